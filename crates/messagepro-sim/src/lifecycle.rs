@@ -1,0 +1,418 @@
+//! The life cycle of 3.10 on the simulated clock: handsets fetch pending SMS (quota counter +1,
+//! or failed when the quota is full) and report them sent/failed, the WhatsApp server does the
+//! same for chats, USSD requests get answered, gateway callbacks complete, campaigns finish.
+//! Also inbound traffic (SMS, chats, notifications) with the "stop" → unsubscribed rule and the
+//! platform's webhook form POSTs (2.8).
+
+use rand::Rng;
+
+use crate::api::Hook;
+use crate::model::{Notification, ReceivedSms, State, Unsubscribed, WaReceived, limit_reached};
+
+/// Which transitions a tick performs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Only pick-ups (1 → 2).
+    Fetch,
+    /// Pick-ups and reports (→ 3/4).
+    All,
+}
+
+fn campaign_running_sms(st: &State, cid: u64) -> bool {
+    cid == 0 || st.sms_campaigns.get(&cid).is_none_or(|c| c.status == 1)
+}
+
+fn campaign_running_wa(st: &State, cid: u64) -> bool {
+    cid == 0 || st.wa_campaigns.get(&cid).is_none_or(|c| c.status == 1)
+}
+
+fn webhook(st: &State, kind: &str, data: Vec<(&str, String)>) -> Option<Hook> {
+    let wh = st.webhook.as_ref()?;
+    let mut form = vec![
+        ("secret".to_string(), wh.secret.clone()),
+        ("type".to_string(), kind.to_string()),
+    ];
+    form.extend(data.into_iter().map(|(k, v)| (format!("data[{k}]"), v)));
+    Some(Hook {
+        url: wh.url.clone(),
+        form,
+    })
+}
+
+impl State {
+    /// Runs every due transition. `force` ignores the pace (everything is due now).
+    pub fn tick(&mut self, force: bool, stage: Stage) -> Vec<Hook> {
+        let now = self.now();
+        let pace = self.pace;
+        let mut hooks = Vec::new();
+        // SMS pick-up (1 → 2 or 4).
+        let due: Vec<u64> = self
+            .sms
+            .values()
+            .filter(|s| {
+                !s.deleted && s.status == 1 && (force || now - s.create_date >= pace.pickup_secs)
+            })
+            .filter(|s| self.world.devices.get(&s.did).is_some_and(|d| d.online))
+            .filter(|s| campaign_running_sms(self, s.cid))
+            .map(|s| s.id)
+            .collect();
+        for id in due {
+            let (user, mode) = (self.sms[&id].user, self.sms[&id].mode);
+            let limit = self.package(user).map(|p| p.send_limit).unwrap_or(0);
+            let full = mode == 1 && limit_reached(self.quota(user).sent, limit);
+            if mode == 1 && !full {
+                self.quota(user).sent += 1;
+            }
+            let s = self.sms.get_mut(&id).expect("row exists");
+            s.fetched_at = now;
+            s.status = if full { 4 } else { 2 };
+        }
+        // Chat pick-up (1 → 2 or 4).
+        let due: Vec<u64> = self
+            .chats
+            .values()
+            .filter(|c| {
+                !c.deleted && c.status == 1 && (force || now - c.create_date >= pace.pickup_secs)
+            })
+            .filter(|c| {
+                self.world.wa_accounts.get(&c.wa).is_some_and(|a| {
+                    a.status == "connected"
+                        && self
+                            .world
+                            .wa_servers
+                            .get(&a.server)
+                            .is_some_and(|s| s.reachable)
+                })
+            })
+            .filter(|c| campaign_running_wa(self, c.cid))
+            .map(|c| c.id)
+            .collect();
+        for id in due {
+            let user = self.chats[&id].user;
+            let limit = self.package(user).map(|p| p.wa_send_limit).unwrap_or(0);
+            let full = limit_reached(self.quota(user).wa_sent, limit);
+            if !full {
+                self.quota(user).wa_sent += 1;
+            }
+            let c = self.chats.get_mut(&id).expect("row exists");
+            c.fetched_at = now;
+            c.status = if full { 4 } else { 2 };
+        }
+        // USSD pick-up.
+        for u in self.ussd.values_mut() {
+            if u.status == 1
+                && (force || now - u.create_date >= pace.pickup_secs)
+                && self.world.devices.get(&u.did).is_some_and(|d| d.online)
+            {
+                u.status = 2;
+                u.fetched_at = now;
+            }
+        }
+        if stage == Stage::Fetch {
+            return hooks;
+        }
+        // SMS reports (2 → 3/4), including gateway callbacks.
+        let due: Vec<u64> = self
+            .sms
+            .values()
+            .filter(|s| {
+                !s.deleted && s.status == 2 && (force || now - s.fetched_at >= pace.report_secs)
+            })
+            .map(|s| s.id)
+            .collect();
+        for id in due {
+            let failed = pace.fail_rate > 0.0 && self.rng.random_bool(pace.fail_rate.min(1.0));
+            let code = if self.rng.random_bool(0.5) {
+                "SMS_SENT"
+            } else {
+                "SMS_DELIVERED"
+            };
+            let (user, gateway, did, price, mode) = {
+                let s = &self.sms[&id];
+                (s.user, s.gateway, s.did, s.price, s.mode)
+            };
+            if !failed && mode == 2 && price > 0.0 {
+                if let Some(a) = self.world.accounts.get_mut(&user) {
+                    a.credits -= price;
+                }
+                if gateway == 0 {
+                    let owner = self.world.devices.get(&did).map(|d| d.user);
+                    if let Some(a) = owner.and_then(|o| self.world.accounts.get_mut(&o)) {
+                        a.earnings += price * 0.9;
+                    }
+                }
+            }
+            let s = self.sms.get_mut(&id).expect("row exists");
+            s.status = if failed { 4 } else { 3 };
+            s.status_code = if gateway > 0 {
+                String::new()
+            } else if failed {
+                "DELIVERY_FAILED".into()
+            } else {
+                code.into()
+            };
+            s.create_date = now;
+        }
+        // Chat reports.
+        let due: Vec<u64> = self
+            .chats
+            .values()
+            .filter(|c| {
+                !c.deleted && c.status == 2 && (force || now - c.fetched_at >= pace.report_secs)
+            })
+            .map(|c| c.id)
+            .collect();
+        for id in due {
+            let failed = pace.fail_rate > 0.0 && self.rng.random_bool(pace.fail_rate.min(1.0));
+            let c = self.chats.get_mut(&id).expect("row exists");
+            c.status = if failed { 4 } else { 3 };
+            let cid = c.cid;
+            if let Some(camp) = self.wa_campaigns.get_mut(&cid) {
+                camp.processed += 1;
+            }
+        }
+        // USSD answers.
+        let due: Vec<u64> = self
+            .ussd
+            .values()
+            .filter(|u| u.status == 2 && (force || now - u.fetched_at >= pace.report_secs))
+            .map(|u| u.id)
+            .collect();
+        for id in due {
+            let user = self.ussd[&id].user;
+            self.quota(user).ussd += 1;
+            let u = self.ussd.get_mut(&id).expect("row exists");
+            u.status = 3;
+            u.response = format!("Votre solde est de 12 500 GNF. Code {}", u.code);
+            u.create_date = now;
+            let (sim, did, code, response) = (u.sim, u.did, u.code.clone(), u.response.clone());
+            let device = self
+                .world
+                .devices
+                .get(&did)
+                .map(|d| d.unique.clone())
+                .unwrap_or_default();
+            // The platform casts an update result instead of the id: always 1.
+            hooks.extend(webhook(
+                self,
+                "ussd",
+                vec![
+                    ("id", "1".into()),
+                    ("sim", sim.to_string()),
+                    ("device", device),
+                    ("code", code),
+                    ("response", response),
+                    ("timestamp", now.to_string()),
+                ],
+            ));
+        }
+        hooks
+    }
+
+    fn unsubscribe_if_stop(&mut self, user: u64, phone: &str, message: &str) {
+        if message
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("stop")
+        {
+            self.ids.unsubscribed += 1;
+            let id = self.ids.unsubscribed;
+            let now = self.now();
+            self.unsubscribed.insert(
+                id,
+                Unsubscribed {
+                    id,
+                    user,
+                    phone: phone.into(),
+                    create_date: now,
+                },
+            );
+        }
+    }
+
+    /// An SMS received by device `did` (quota checked; dropped when full).
+    pub fn inject_sms(
+        &mut self,
+        did: u64,
+        from: &str,
+        message: &str,
+        sim: u8,
+    ) -> Result<(u64, Vec<Hook>), String> {
+        let dev = self.world.devices.get(&did).ok_or("unknown device")?;
+        let (user, unique) = (dev.user, dev.unique.clone());
+        let limit = self.package(user).map(|p| p.receive_limit).unwrap_or(0);
+        if limit_reached(self.quota(user).received, limit) {
+            return Err("receive quota of the package is full".into());
+        }
+        self.quota(user).received += 1;
+        let message = crate::text::sanitize(message.trim());
+        self.ids.received += 1;
+        self.ids.rid += 1;
+        let (id, rid, now) = (self.ids.received, self.ids.rid, self.now());
+        self.received.insert(
+            id,
+            ReceivedSms {
+                id,
+                user,
+                did,
+                rid,
+                sim,
+                phone: from.into(),
+                message: message.clone(),
+                receive_date: now,
+            },
+        );
+        self.unsubscribe_if_stop(user, from, &message);
+        let hooks = webhook(
+            self,
+            "sms",
+            vec![
+                ("id", id.to_string()),
+                ("rid", rid.to_string()),
+                ("sim", sim.to_string()),
+                ("device", unique),
+                ("phone", from.into()),
+                ("message", message),
+                ("timestamp", now.to_string()),
+            ],
+        );
+        Ok((id, hooks.into_iter().collect()))
+    }
+
+    /// A chat received on WhatsApp account `wa`.
+    pub fn inject_chat(
+        &mut self,
+        wa: u64,
+        from: &str,
+        message: &str,
+        attachment: Option<String>,
+    ) -> Result<(u64, Vec<Hook>), String> {
+        let acc = self
+            .world
+            .wa_accounts
+            .get(&wa)
+            .ok_or("unknown WhatsApp account")?;
+        let (user, wid) = (acc.user, acc.phone());
+        let limit = self.package(user).map(|p| p.wa_receive_limit).unwrap_or(0);
+        if limit_reached(self.quota(user).wa_received, limit) {
+            return Err("WhatsApp receive quota of the package is full".into());
+        }
+        self.quota(user).wa_received += 1;
+        let message = crate::text::sanitize(message.trim());
+        self.ids.wa_received += 1;
+        let (id, now) = (self.ids.wa_received, self.now());
+        self.wa_received.insert(
+            id,
+            WaReceived {
+                id,
+                user,
+                wa,
+                phone: from.into(),
+                message: message.clone(),
+                attachment: attachment.clone(),
+                receive_date: now,
+            },
+        );
+        self.unsubscribe_if_stop(user, from, &message);
+        let hooks = webhook(
+            self,
+            "whatsapp",
+            vec![
+                ("id", id.to_string()),
+                ("wid", wid),
+                ("phone", from.into()),
+                ("message", message),
+                ("attachment", attachment.unwrap_or_else(|| "0".into())),
+                ("timestamp", now.to_string()),
+            ],
+        );
+        Ok((id, hooks.into_iter().collect()))
+    }
+
+    /// An Android notification captured on device `did`.
+    pub fn inject_notification(
+        &mut self,
+        did: u64,
+        package: &str,
+        title: &str,
+        text: &str,
+    ) -> Result<(u64, Vec<Hook>), String> {
+        let dev = self.world.devices.get(&did).ok_or("unknown device")?;
+        let (user, unique) = (dev.user, dev.unique.clone());
+        let limit = self
+            .package(user)
+            .map(|p| p.notification_limit)
+            .unwrap_or(0);
+        if limit_reached(self.quota(user).notifications, limit) {
+            return Err("notification quota of the package is full".into());
+        }
+        self.quota(user).notifications += 1;
+        self.ids.notification += 1;
+        let (id, now) = (self.ids.notification, self.now());
+        self.notifications.insert(
+            id,
+            Notification {
+                id,
+                user,
+                did,
+                package: package.into(),
+                title: title.into(),
+                text: text.into(),
+                create_date: now,
+            },
+        );
+        let hooks = webhook(
+            self,
+            "notifications",
+            vec![
+                ("id", id.to_string()),
+                ("device", unique),
+                ("package", package.into()),
+                ("title", title.into()),
+                ("content", text.into()),
+                ("timestamp", now.to_string()),
+            ],
+        );
+        Ok((id, hooks.into_iter().collect()))
+    }
+
+    /// "Scans" a QR token: links a new account (or reconnects the relinked one).
+    pub fn scan(&mut self, token: &str, phone_digits: &str) -> Result<u64, String> {
+        let t = self.tokens.get(token).cloned().ok_or("unknown token")?;
+        let user = self
+            .keys
+            .get(&t.secret)
+            .map(|k| k.user)
+            .ok_or("the key that created the token is gone")?;
+        let id = match t.relink {
+            Some(id) => {
+                if let Some(a) = self.world.wa_accounts.get_mut(&id) {
+                    a.status = "connected".into();
+                }
+                id
+            }
+            None => {
+                self.ids.wa_account += 1;
+                let id = self.ids.wa_account;
+                let unique = self.hex(48);
+                let now = self.now();
+                self.world.wa_accounts.insert(
+                    id,
+                    crate::model::WaAccount {
+                        user,
+                        server: t.server,
+                        wid: format!("{phone_digits}:1@s.whatsapp.net"),
+                        unique,
+                        status: "connected".into(),
+                        created: now,
+                    },
+                );
+                id
+            }
+        };
+        if let Some(t) = self.tokens.get_mut(token) {
+            t.linked = Some(id);
+        }
+        Ok(id)
+    }
+}
