@@ -12,12 +12,14 @@
 //! | [`contacts`] | `create/contact`, `create/group`, `get/contacts`, `get/groups`, `get/unsubscribed`, `delete/contact`, `delete/group`, `delete/unsubscribed` |
 //! | [`devices`] | `get/devices`, `get/rates`, `get/shorteners`, `get/notifications`, `delete/notification` |
 //! | [`ussd`] | `send/ussd`, `get/ussd`, `delete/ussd`, `clear/ussd` |
+//! | [`probe`] | side-effect-free permission probes (used by `messagepro doctor`) |
 
 pub mod account;
 pub mod campaigns;
 pub mod contacts;
 pub mod devices;
 pub mod otp;
+pub mod probe;
 pub mod sms;
 pub mod ussd;
 pub mod whatsapp;
