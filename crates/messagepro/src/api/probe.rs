@@ -124,7 +124,9 @@ impl Client {
             .iter()
             .find(|p| p.permission == permission)
             .ok_or_else(|| {
-                Error::InvalidInput(format!("`{permission}` is not a permission that can be probed"))
+                Error::InvalidInput(format!(
+                    "`{permission}` is not a permission that can be probed"
+                ))
             })?;
         let params = match probe.kind {
             // A one-row page keeps list probes cheap.
