@@ -1,0 +1,212 @@
+//! Wiring: [`AppState`] (what every handler may use), [`router`] (routes + guard + sessions +
+//! security headers + tracing) and [`Application`] (connect, migrate, bind — port 0 allowed —
+//! and serve until stopped).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::MatchedPath;
+use axum::middleware::from_fn_with_state;
+use http::Request;
+use messagepro_store::Store;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::error::AppError;
+use crate::guard::guard;
+use crate::i18n::I18n;
+use crate::sessions::DbSessionStore;
+use crate::{headers, routes};
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "messagepro_session";
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub settings: Arc<Settings>,
+    pub i18n: I18n,
+    pub clock: Arc<dyn Clock>,
+    /// The Message Pro client (settings' base URL, secret and default country). Sends go through
+    /// [`AppState::sender`] (`crate::send`), never directly through this.
+    pub api: messagepro::Client,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("backend", &self.store.backend_name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn new(
+        store: Store,
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<AppState> {
+        let api = build_api(&settings)?;
+        Ok(AppState {
+            store,
+            settings: Arc::new(settings),
+            i18n: I18n::new(),
+            clock,
+            api,
+        })
+    }
+}
+
+/// The Message Pro client of the settings. Without a secret the console still starts (pages
+/// render, platform boxes say the platform refused the key) — a placeholder key is used.
+pub fn build_api(settings: &Settings) -> anyhow::Result<messagepro::Client> {
+    use secrecy::ExposeSecret;
+    let secret = match &settings.api_secret {
+        Some(s) => s.expose_secret().to_owned(),
+        None => {
+            tracing::warn!("MESSAGEPRO_API_SECRET is not set: platform calls will be refused");
+            "not-configured".to_owned()
+        }
+    };
+    messagepro::Client::builder()
+        .base_url(settings.base_url.clone())
+        .secret(secret)
+        .default_country(settings.default_country.clone())
+        .build()
+        .context("invalid Message Pro settings (base URL or default country)")
+}
+
+/// The whole console as an axum router.
+pub fn router(state: AppState) -> Router {
+    let idle = time::Duration::seconds(state.settings.session_idle.as_secs() as i64);
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(
+        state.store.clone(),
+        state.clock.clone(),
+    ))
+    .with_name(SESSION_COOKIE)
+    .with_http_only(true)
+    .with_same_site(SameSite::Strict)
+    .with_secure(state.settings.cookie_secure)
+    .with_path("/")
+    .with_expiry(Expiry::OnInactivity(idle));
+
+    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+        // the path pattern, never the query string (it may carry user input)
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|m| m.as_str().to_owned())
+            .unwrap_or_else(|| "unmatched".to_owned());
+        tracing::info_span!("http", method = %req.method(), route)
+    });
+
+    let app = routes::routes()
+        .route_layer(from_fn_with_state(state.clone(), guard))
+        .fallback(|| async { AppError::NotFound })
+        .layer(sessions)
+        .with_state(state);
+    headers::apply(app).layer(trace)
+}
+
+/// A bound, migrated console ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    port: u16,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to the database, applies migrations and binds `settings.listen`.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        Application::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// [`Application::build`] with an injected clock (tests).
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Application> {
+        let store = Store::connect(&settings.database_url)
+            .await
+            .context("cannot open the database")?;
+        store
+            .migrate()
+            .await
+            .context("cannot migrate the database")?;
+        Application::build_with_store(settings, store, clock).await
+    }
+
+    /// Binds with an already opened and migrated store.
+    pub async fn build_with_store(
+        settings: Settings,
+        store: Store,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        Ok(Application {
+            listener,
+            port,
+            state: AppState::new(store, settings, clock)?,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://<listen ip>:<port>`.
+    pub fn url(&self) -> String {
+        let ip = self.state.settings.listen.ip();
+        let host = if ip.is_unspecified() {
+            "127.0.0.1".to_owned()
+        } else {
+            ip.to_string()
+        };
+        format!("http://{host}:{}", self.port)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until Ctrl-C (or the future is dropped). Expired sessions are purged every 10 min.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let purge_state = self.state.clone();
+        let purge = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                let now = purge_state.clock.now_ms();
+                if let Err(e) = purge_state.store.session_delete_expired(now).await {
+                    tracing::warn!(error = %e, "cannot purge expired sessions");
+                }
+            }
+        });
+        let sync = crate::send::sync::period_from_env()
+            .map(|every| crate::send::sync::spawn(self.state.clone(), every));
+        let app = router(self.state);
+        let result = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+        purge.abort();
+        if let Some(s) = sync {
+            s.abort();
+        }
+        result.context("server error")
+    }
+}

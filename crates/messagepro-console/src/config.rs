@@ -1,0 +1,315 @@
+//! Typed configuration: defaults, then an optional TOML file (`--config`, else `./messagepro.toml`
+//! when present), then `MESSAGEPRO_*` environment variables (`.env` is read by the binary in
+//! development). Parsed once at start; a bad value stops the start with a message naming it.
+//!
+//! The Message Pro secret is a [`SecretString`]: `Debug` is redacted and [`Settings::describe`]
+//! shows at most its last 4 characters.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::i18n::Lang;
+
+/// The console's configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address to listen on (`127.0.0.1:8080`; port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// `sqlite://…` (default `sqlite://./data/messagepro.db`) or `postgres://…`.
+    pub database_url: String,
+    /// ISO country used to read local phone numbers (`GN`).
+    pub default_country: String,
+    /// Language when neither the user nor the browser chose one.
+    pub default_language: Lang,
+    /// `Secure` attribute of the session cookie (turn off only on plain-http demos).
+    pub cookie_secure: bool,
+    /// Message Pro API secret.
+    pub api_secret: Option<SecretString>,
+    /// Message Pro site root.
+    pub base_url: String,
+    /// A session unused this long is over.
+    pub session_idle: Duration,
+    /// A session is over this long after login, used or not.
+    pub session_absolute: Duration,
+    /// Failed logins (per username, per IP) before a lock.
+    pub login_max_failures: i64,
+    /// How long a lock lasts (also the window failures are counted in).
+    pub login_lockout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: messagepro_store::DEFAULT_DATABASE_URL.to_owned(),
+            default_country: "GN".to_owned(),
+            default_language: Lang::Fr,
+            cookie_secure: true,
+            api_secret: None,
+            base_url: "https://messagepro-gn.com".to_owned(),
+            session_idle: Duration::from_secs(30 * 60),
+            session_absolute: Duration::from_secs(12 * 3600),
+            login_max_failures: 5,
+            login_lockout: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// The TOML file: every key optional, unknown keys refused (a typo must not be ignored).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<String>,
+    database_url: Option<String>,
+    default_country: Option<String>,
+    default_language: Option<String>,
+    cookie_secure: Option<bool>,
+    api_secret: Option<String>,
+    base_url: Option<String>,
+    session_idle_minutes: Option<u64>,
+    session_absolute_hours: Option<u64>,
+    login_max_failures: Option<i64>,
+    login_lockout_minutes: Option<u64>,
+}
+
+impl Settings {
+    /// Loads from `file` (must exist when given), else `./messagepro.toml` if present, then the
+    /// process environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {
+        let text =
+            match file {
+                Some(p) => Some(std::fs::read_to_string(p).with_context(|| {
+                    format!("cannot read the configuration file {}", p.display())
+                })?),
+                None => std::fs::read_to_string("messagepro.toml").ok(),
+            };
+        Settings::from_sources(text.as_deref(), |k| std::env::var(k).ok())
+    }
+
+    /// Builds settings from a TOML text and an environment lookup (testable without touching
+    /// the process environment).
+    pub fn from_sources(
+        toml_text: Option<&str>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Settings> {
+        let f: FileSettings = match toml_text {
+            Some(t) => toml::from_str(t).context("invalid configuration file")?,
+            None => FileSettings::default(),
+        };
+        let mut s = Settings::default();
+        let pick = |key: &str, file: Option<String>| env(key).or(file);
+
+        if let Some(v) = pick("MESSAGEPRO_LISTEN", f.listen) {
+            s.listen = v.parse().with_context(|| {
+                format!("invalid listen address {v:?} (expected e.g. 127.0.0.1:8080)")
+            })?;
+        }
+        if let Some(v) = env("MESSAGEPRO_DATABASE_URL")
+            .or_else(|| env("DATABASE_URL"))
+            .or(f.database_url)
+        {
+            s.database_url = v;
+        }
+        if let Some(v) = pick("MESSAGEPRO_DEFAULT_COUNTRY", f.default_country) {
+            let v = v.trim().to_ascii_uppercase();
+            anyhow::ensure!(
+                v.len() == 2 && v.chars().all(|c| c.is_ascii_uppercase()),
+                "invalid default country {v:?} (expected a two-letter ISO code such as GN)"
+            );
+            s.default_country = v;
+        }
+        if let Some(v) = pick("MESSAGEPRO_DEFAULT_LANGUAGE", f.default_language) {
+            s.default_language = Lang::parse(&v)
+                .with_context(|| format!("invalid default language {v:?} (fr or en)"))?;
+        }
+        let secure = env("MESSAGEPRO_COOKIE_SECURE");
+        if let Some(v) = secure {
+            s.cookie_secure = parse_bool(&v)
+                .with_context(|| format!("invalid MESSAGEPRO_COOKIE_SECURE {v:?} (true/false)"))?;
+        } else if let Some(b) = f.cookie_secure {
+            s.cookie_secure = b;
+        }
+        if let Some(v) = pick("MESSAGEPRO_API_SECRET", f.api_secret) {
+            if !v.trim().is_empty() {
+                s.api_secret = Some(SecretString::from(v.trim().to_owned()));
+            }
+        }
+        if let Some(v) = pick("MESSAGEPRO_BASE_URL", f.base_url) {
+            s.base_url = v.trim_end_matches('/').to_owned();
+        }
+        let num = |key: &str, file: Option<u64>| -> anyhow::Result<Option<u64>> {
+            match env(key) {
+                Some(v) => {
+                    Ok(Some(v.parse().with_context(|| {
+                        format!("invalid {key} {v:?} (a whole number)")
+                    })?))
+                }
+                None => Ok(file),
+            }
+        };
+        if let Some(m) = num("MESSAGEPRO_SESSION_IDLE_MINUTES", f.session_idle_minutes)? {
+            s.session_idle = Duration::from_secs(m.max(1) * 60);
+        }
+        if let Some(h) = num(
+            "MESSAGEPRO_SESSION_ABSOLUTE_HOURS",
+            f.session_absolute_hours,
+        )? {
+            s.session_absolute = Duration::from_secs(h.max(1) * 3600);
+        }
+        if let Some(n) = num(
+            "MESSAGEPRO_LOGIN_MAX_FAILURES",
+            f.login_max_failures.map(|n| n.max(1) as u64),
+        )? {
+            s.login_max_failures = n.max(1) as i64;
+        }
+        if let Some(m) = num("MESSAGEPRO_LOGIN_LOCKOUT_MINUTES", f.login_lockout_minutes)? {
+            s.login_lockout = Duration::from_secs(m.max(1) * 60);
+        }
+        Ok(s)
+    }
+
+    /// The effective configuration as `(key, value)` lines, secrets masked — for
+    /// `messagepro config print` and the admin pages.
+    pub fn describe(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("listen", self.listen.to_string()),
+            ("database_url", mask_url(&self.database_url)),
+            ("default_country", self.default_country.clone()),
+            ("default_language", self.default_language.code().to_owned()),
+            ("cookie_secure", self.cookie_secure.to_string()),
+            (
+                "api_secret",
+                self.api_secret
+                    .as_ref()
+                    .map(|s| mask_secret(s.expose_secret()))
+                    .unwrap_or_else(|| "(not set)".to_owned()),
+            ),
+            ("base_url", self.base_url.clone()),
+            (
+                "session_idle_minutes",
+                (self.session_idle.as_secs() / 60).to_string(),
+            ),
+            (
+                "session_absolute_hours",
+                (self.session_absolute.as_secs() / 3600).to_string(),
+            ),
+            ("login_max_failures", self.login_max_failures.to_string()),
+            (
+                "login_lockout_minutes",
+                (self.login_lockout.as_secs() / 60).to_string(),
+            ),
+        ]
+    }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// `••••` + the last 4 characters, or only `••••` when the secret is too short to show any.
+pub fn mask_secret(s: &str) -> String {
+    let n = s.chars().count();
+    if n < 12 {
+        "••••".to_owned()
+    } else {
+        let tail: String = s.chars().skip(n - 4).collect();
+        format!("••••{tail}")
+    }
+}
+
+/// Hides the password of a database URL (`postgres://user:pw@host` → `postgres://user:••••@host`).
+pub fn mask_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if let Some((creds, host)) = rest.rsplit_once('@') {
+            if let Some((user, _pw)) = creds.split_once(':') {
+                return format!("{scheme}://{user}:••••@{host}");
+            }
+        }
+    }
+    url.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_are_safe() {
+        let s = Settings::from_sources(None, env(&[])).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database_url, "sqlite://./data/messagepro.db");
+        assert_eq!(
+            (s.default_country.as_str(), s.default_language),
+            ("GN", Lang::Fr)
+        );
+        assert!(s.cookie_secure);
+        assert!(s.api_secret.is_none());
+        assert_eq!(s.base_url, "https://messagepro-gn.com");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let toml = "listen = \"0.0.0.0:9000\"\ndefault_language = \"en\"\ncookie_secure = false\n";
+        let s = Settings::from_sources(
+            Some(toml),
+            env(&[
+                ("MESSAGEPRO_LISTEN", "127.0.0.1:0"),
+                ("DATABASE_URL", "postgres://x@h/db"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.listen.port(), 0);
+        assert_eq!(s.default_language, Lang::En);
+        assert!(!s.cookie_secure);
+        assert_eq!(s.database_url, "postgres://x@h/db");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        assert!(Settings::from_sources(Some("lisen = \"x\""), env(&[])).is_err());
+        assert!(
+            Settings::from_sources(None, env(&[("MESSAGEPRO_DEFAULT_LANGUAGE", "de")])).is_err()
+        );
+        assert!(
+            Settings::from_sources(None, env(&[("MESSAGEPRO_COOKIE_SECURE", "maybe")])).is_err()
+        );
+    }
+
+    #[test]
+    fn the_secret_never_shows_in_debug_or_describe() {
+        let secret = "sk-SENTINEL-0123456789abcdef";
+        let s = Settings::from_sources(None, env(&[("MESSAGEPRO_API_SECRET", secret)])).unwrap();
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("SENTINEL"), "{debug}");
+        let shown = s
+            .describe()
+            .into_iter()
+            .find(|(k, _)| *k == "api_secret")
+            .unwrap()
+            .1;
+        assert_eq!(shown, "••••cdef");
+        assert_eq!(mask_secret("short"), "••••");
+        assert_eq!(
+            mask_url("postgres://u:pw@h:5432/db"),
+            "postgres://u:••••@h:5432/db"
+        );
+    }
+}

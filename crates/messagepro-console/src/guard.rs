@@ -1,0 +1,210 @@
+//! The one authorization guard, run on every routed request before its handler:
+//!
+//! 1. find the route's rule in the table ([`crate::routes::rule_for`]); no rule → 403 (fail closed);
+//! 2. load the logged-in user from the session (disabled users, idle and absolute timeouts end
+//!    the session);
+//! 3. anonymous on a non-public route → `303 /login?next=…`; missing permission → 403;
+//! 4. state-changing method → CSRF token required (see [`crate::csrf`]), else 403;
+//! 5. the [`CurrentUser`] is put in the request extensions for handlers and pages.
+
+use std::collections::BTreeSet;
+use std::convert::Infallible;
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use http::{Method, StatusCode, header};
+use tower_sessions::Session;
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::permissions::Permission;
+use crate::routes::{Access, rule_for};
+use crate::{csrf, error};
+
+/// Session keys of the login state.
+pub const UID: &str = "uid";
+pub const AUTH_AT: &str = "auth_at";
+pub const SEEN_AT: &str = "seen_at";
+/// How stale `seen_at` may get before it is rewritten (limits session writes to one a minute).
+const SEEN_REFRESH_MS: i64 = 60_000;
+/// Largest form body the guard reads to find the CSRF token.
+const FORM_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The logged-in user of a request, with the permissions of their role.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub username: String,
+    pub role: String,
+    pub permissions: BTreeSet<Permission>,
+    pub language: Option<Lang>,
+}
+
+impl CurrentUser {
+    pub fn can(&self, p: Permission) -> bool {
+        self.permissions.contains(&p)
+    }
+
+    /// `Err(Forbidden)` unless the user's role grants `p` (for checks inside a handler).
+    pub fn require(&self, p: Permission) -> Result<(), AppError> {
+        if self.can(p) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// Loads the user of `session`, or `None` (and ends the session) when it is not valid any more.
+    pub async fn from_session(
+        state: &AppState,
+        session: &Session,
+    ) -> Result<Option<CurrentUser>, AppError> {
+        let Some(uid) = session.get::<i64>(UID).await? else {
+            return Ok(None);
+        };
+        let now = state.clock.now_ms();
+        let auth_at = session.get::<i64>(AUTH_AT).await?.unwrap_or(0);
+        let seen_at = session.get::<i64>(SEEN_AT).await?.unwrap_or(0);
+        let idle = state.settings.session_idle.as_millis() as i64;
+        let absolute = state.settings.session_absolute.as_millis() as i64;
+        let user = state.store.user_by_id(uid).await?;
+        let expired = now - auth_at >= absolute || now - seen_at >= idle;
+        let user = match user {
+            Some(u) if !u.disabled && !expired => u,
+            _ => {
+                tracing::info!(user_id = uid, expired, "session ended");
+                session.flush().await?;
+                return Ok(None);
+            }
+        };
+        if now - seen_at >= SEEN_REFRESH_MS {
+            session.insert(SEEN_AT, now).await?;
+        }
+        let permissions = state
+            .store
+            .role_permissions(user.role_id)
+            .await?
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        Ok(Some(CurrentUser {
+            id: user.id,
+            username: user.username,
+            role: user.role_name,
+            permissions,
+            language: user.language.as_deref().and_then(Lang::parse),
+        }))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        parts
+            .extensions
+            .get::<CurrentUser>()
+            .cloned()
+            .ok_or(AppError::Forbidden)
+    }
+}
+
+/// The logged-in user if any (public pages).
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {
+    type Rejection = Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(MaybeUser(parts.extensions.get::<CurrentUser>().cloned()))
+    }
+}
+
+/// `next` is kept only when it is a local path (no open redirect).
+pub fn safe_next(next: Option<&str>) -> Option<String> {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .map(str::to_owned)
+}
+
+fn login_redirect(uri: &http::Uri) -> Response {
+    let next = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let q: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("next", next)
+        .finish();
+    Redirect::to(&format!("/login?{q}")).into_response()
+}
+
+/// The guard middleware (installed with `route_layer`, so the matched route is known).
+pub async fn guard(
+    State(state): State<AppState>,
+    session: Session,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
+    let Some(rule) = rule_for(req.method(), &path) else {
+        tracing::error!(method = %req.method(), %path, "route has no access rule: refused");
+        return AppError::Forbidden.into_response();
+    };
+    let user = match CurrentUser::from_session(&state, &session).await {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
+    match (rule.access, &user) {
+        (Access::Public, _) => {}
+        (_, None) => return login_redirect(req.uri()),
+        (Access::Authenticated, Some(_)) => {}
+        (Access::Perm(p), Some(u)) => {
+            if !u.can(p) {
+                tracing::warn!(user = %u.username, permission = %p, %path, "permission denied");
+                return error::error_page(StatusCode::FORBIDDEN, "error.forbidden");
+            }
+        }
+    }
+    let mut req = req;
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        req = match check_csrf(&session, req).await {
+            Ok(r) => r,
+            Err(e) => return e.into_response(),
+        };
+    }
+    if let Some(u) = user {
+        req.extensions_mut().insert(u);
+    }
+    next.run(req).await
+}
+
+/// Verifies the CSRF token of a state-changing request (header, else urlencoded form field) and
+/// gives the request back with its body intact.
+async fn check_csrf(session: &Session, req: Request) -> Result<Request, AppError> {
+    if let Some(h) = req.headers().get(csrf::HEADER) {
+        let ok = csrf::verify(session, h.to_str().ok()).await;
+        return if ok { Ok(req) } else { Err(AppError::Csrf) };
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(AppError::Csrf);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, FORM_LIMIT)
+        .await
+        .map_err(|_| AppError::BadRequest)?;
+    let token = form_urlencoded::parse(&bytes)
+        .find(|(k, _)| k == csrf::FIELD)
+        .map(|(_, v)| v.into_owned());
+    if !csrf::verify(session, token.as_deref()).await {
+        return Err(AppError::Csrf);
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}

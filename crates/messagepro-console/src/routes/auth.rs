@@ -1,0 +1,192 @@
+//! Logging in and out, choosing the language, the home redirect and the health check.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use http::StatusCode;
+use messagepro_store::Outcome;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::{Access, RouteRule};
+use crate::app::AppState;
+use crate::csrf;
+use crate::error::AppError;
+use crate::guard::{AUTH_AT, CurrentUser, SEEN_AT, UID, safe_next};
+use crate::i18n::Lang;
+use crate::login::{self, LoginOutcome};
+use crate::ui::{LANG_KEY, PageCtx, Ui, render};
+
+pub const RULES: &[RouteRule] = &[
+    RouteRule::get("/healthz", Access::Public),
+    RouteRule::get("/login", Access::Public),
+    RouteRule::post("/login", Access::Public),
+    RouteRule::post("/logout", Access::Authenticated),
+    RouteRule::post("/language", Access::Public),
+    RouteRule::get("/", Access::Authenticated),
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/language", post(language))
+        .route("/", get(home))
+}
+
+/// Liveness and database check.
+#[tracing::instrument(skip_all)]
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.count_users().await {
+        Ok(_) => Json(serde_json::json!({"status": "ok", "database": state.store.backend_name()}))
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "unavailable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    page: PageCtx,
+    next: String,
+    username: String,
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+#[tracing::instrument(skip_all)]
+async fn login_form(ui: Ui, Query(q): Query<NextQuery>) -> Result<Response, AppError> {
+    if ui.user.is_some() {
+        return Ok(
+            Redirect::to(&safe_next(q.next.as_deref()).unwrap_or_else(|| "/".into()))
+                .into_response(),
+        );
+    }
+    render(&LoginPage {
+        page: ui.page("login.title"),
+        next: safe_next(q.next.as_deref()).unwrap_or_default(),
+        username: String::new(),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+#[tracing::instrument(skip_all)]
+async fn login(
+    ui: Ui,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    let state = ui.state.clone();
+    let ip = peer.ip().to_string();
+    let outcome = login::attempt(
+        &state,
+        &form.username,
+        SecretString::from(form.password),
+        &ip,
+    )
+    .await?;
+    let (status, error) = match outcome {
+        LoginOutcome::Success(user) => {
+            let s = &ui.session;
+            s.cycle_id().await?;
+            let now = state.clock.now_ms();
+            s.insert(UID, user.id).await?;
+            s.insert(AUTH_AT, now).await?;
+            s.insert(SEEN_AT, now).await?;
+            csrf::rotate(s).await?;
+            let to = safe_next(Some(&form.next)).unwrap_or_else(|| "/".into());
+            return Ok(Redirect::to(&to).into_response());
+        }
+        LoginOutcome::Invalid => (StatusCode::UNAUTHORIZED, ui.t("login.invalid")),
+        LoginOutcome::Locked { minutes } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            ui.tf("login.locked", &[("minutes", &minutes.to_string())]),
+        ),
+    };
+    let mut resp = render(&LoginPage {
+        page: ui.page("login.title"),
+        next: safe_next(Some(&form.next)).unwrap_or_default(),
+        username: form.username.chars().take(64).collect(),
+        error: Some(error),
+    })?;
+    *resp.status_mut() = status;
+    Ok(resp)
+}
+
+#[tracing::instrument(skip_all)]
+async fn logout(ui: Ui, user: CurrentUser) -> Result<Response, AppError> {
+    login::audit(
+        &ui.state,
+        Some((user.id, &user.username)),
+        "auth.logout",
+        None,
+        None,
+        Outcome::Success,
+        None,
+    )
+    .await;
+    ui.session.flush().await?;
+    Ok(Redirect::to("/login").into_response())
+}
+
+#[derive(Deserialize)]
+struct LanguageForm {
+    lang: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Sets the language: stored on the user when logged in, else in the session.
+#[tracing::instrument(skip_all)]
+async fn language(ui: Ui, Form(form): Form<LanguageForm>) -> Result<Response, AppError> {
+    let lang = Lang::parse(&form.lang).ok_or(AppError::BadRequest)?;
+    ui.session.insert(LANG_KEY, lang.code()).await?;
+    if let Some(u) = &ui.user {
+        ui.state
+            .store
+            .set_user_language(u.id, Some(lang.code()), ui.state.clock.now_ms())
+            .await?;
+    }
+    let to = safe_next(Some(&form.next)).unwrap_or_else(|| "/".into());
+    Ok(Redirect::to(&to).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    page: PageCtx,
+}
+
+/// `/`: the first page of the navigation the user may open (or a page saying there is none).
+#[tracing::instrument(skip_all)]
+async fn home(ui: Ui) -> Result<Response, AppError> {
+    let page = ui.page("home.title");
+    if let Some(first) = page.nav.first() {
+        return Ok(Redirect::to(first.href).into_response());
+    }
+    render(&HomePage { page })
+}

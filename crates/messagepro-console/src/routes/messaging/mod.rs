@@ -1,0 +1,30 @@
+//! The `/messaging/...` area, one file per sub-area (dashboard, SMS, WhatsApp, OTP, contacts and
+//! groups) so each can be rewritten without touching the others. This file only merges them.
+
+use axum::Router;
+
+use super::RouteRule;
+use crate::app::AppState;
+
+pub mod contacts;
+pub mod dashboard;
+pub mod otp;
+pub mod sms;
+pub mod whatsapp;
+
+/// Rules owned by this file (none yet: each sub-area declares its own).
+pub const RULES: &[RouteRule] = &[];
+
+/// A spare slot in [`super::tables`] for a future sub-area (campaigns, webhooks…).
+pub fn extra_rules() -> &'static [RouteRule] {
+    &[]
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(dashboard::router())
+        .merge(sms::router())
+        .merge(whatsapp::router())
+        .merge(otp::router())
+        .merge(contacts::router())
+}

@@ -1,0 +1,186 @@
+//! Test harness: `spawn_app().await` starts a console on port 0 with its own database (SQLite in
+//! a temp dir, or a fresh PostgreSQL schema when `MESSAGEPRO_TEST_DATABASE_URL` is set) and a
+//! manual clock; `app.login_as("lecteur")` creates a user of that role and logs in (CSRF handled).
+#![allow(dead_code)]
+
+pub mod messaging;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use messagepro_console::{Application, ManualClock, Settings, password};
+use messagepro_store::{NewUser, Store};
+use secrecy::SecretString;
+
+/// A sentinel API secret: no page or log may contain it.
+pub const SENTINEL_SECRET: &str = "sk-SENTINEL-do-not-leak-7f3a9c";
+
+pub struct TestApp {
+    pub url: String,
+    pub store: Store,
+    pub clock: ManualClock,
+    /// Cookie-keeping client that does not follow redirects.
+    pub client: reqwest::Client,
+    schema: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+    counter: AtomicUsize,
+}
+
+/// A user created by the harness.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: i64,
+    pub username: String,
+    pub password: String,
+}
+
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub async fn spawn_app() -> TestApp {
+    let mut settings = Settings::default();
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings.cookie_secure = false; // plain http in tests
+    settings.api_secret = Some(SecretString::from(SENTINEL_SECRET));
+    let (store, schema, dir) = match std::env::var("MESSAGEPRO_TEST_DATABASE_URL") {
+        Ok(url) => {
+            let schema = format!("c_{}", uuid::Uuid::new_v4().simple());
+            let store = Store::connect_postgres_schema(&url, &schema).await.unwrap();
+            (store, Some(schema), None)
+        }
+        Err(_) => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}/console.db", dir.path().display());
+            (Store::connect(&url).await.unwrap(), None, Some(dir))
+        }
+    };
+    store.migrate().await.unwrap();
+    settings.database_url = "(test)".into();
+    let clock = ManualClock::default();
+    let app = Application::build_with_store(settings, store.clone(), Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    let url = app.url();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        url,
+        store,
+        clock,
+        client: new_client(),
+        schema,
+        _dir: dir,
+        counter: AtomicUsize::new(0),
+    }
+}
+
+/// The CSRF token of an HTML page (hidden field or the `hx-headers` of `<body>`).
+pub fn csrf_in(html: &str) -> Option<String> {
+    let re = regex_lite::Regex::new(r#"name="csrf_token" value="([0-9a-f]{64})""#).unwrap();
+    re.captures(html).map(|c| c[1].to_owned())
+}
+
+impl TestApp {
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{}", self.url, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.at(path)).send().await.unwrap()
+    }
+
+    /// POSTs a form as is (no CSRF token added).
+    pub async fn post_raw(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.at(path))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A valid CSRF token of the current session (from the login page or the home page).
+    pub async fn csrf(&self) -> String {
+        let mut path = "/login".to_owned();
+        for _ in 0..3 {
+            let r = self.get(&path).await;
+            if r.status().is_redirection() {
+                path = r.headers()["location"].to_str().unwrap().to_owned();
+                continue;
+            }
+            let body = r.text().await.unwrap();
+            if let Some(t) = csrf_in(&body) {
+                return t;
+            }
+            panic!("no CSRF token on {path}");
+        }
+        panic!("too many redirects looking for a CSRF token");
+    }
+
+    /// POSTs a form with the session's CSRF token.
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf().await;
+        let mut f: Vec<(&str, &str)> = form.to_vec();
+        f.push(("csrf_token", &token));
+        self.client
+            .post(self.at(path))
+            .form(&f)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates a user with `role` directly in the store.
+    pub async fn create_user(&self, role: &str) -> TestUser {
+        let n = self.counter.fetch_add(1, Ordering::SeqCst);
+        let username = format!("{role}-{n}");
+        let password = format!("pass-{role}-{n}-long-enough");
+        let role_id = self.store.role_by_name(role).await.unwrap().unwrap().id;
+        let hash = password::hash_async(SecretString::from(password.clone()))
+            .await
+            .unwrap();
+        let u = self
+            .store
+            .create_user(
+                &NewUser {
+                    username: username.clone(),
+                    password_hash: hash,
+                    role_id,
+                    language: None,
+                },
+                0,
+            )
+            .await
+            .unwrap();
+        TestUser {
+            id: u.id,
+            username,
+            password,
+        }
+    }
+
+    /// Submits the login form.
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.post("/login", &[("username", username), ("password", password)])
+            .await
+    }
+
+    /// Creates a user of `role` and logs this app's client in as them.
+    pub async fn login_as(&self, role: &str) -> TestUser {
+        let u = self.create_user(role).await;
+        let r = self.login(&u.username, &u.password).await;
+        assert_eq!(r.status(), 303, "login as {role} failed");
+        u
+    }
+
+    /// Drops the PostgreSQL schema (no-op on SQLite).
+    pub async fn cleanup(self) {
+        if let Some(s) = &self.schema {
+            self.store.drop_schema(s).await.unwrap();
+        }
+    }
+}

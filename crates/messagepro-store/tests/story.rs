@@ -1,0 +1,527 @@
+//! One storage suite, run against every backend: SQLite always (a file in a temp dir), and
+//! PostgreSQL when `MESSAGEPRO_TEST_DATABASE_URL` is set — each test in its own schema, so tests
+//! run in parallel, dropped at the end. Without the variable the PostgreSQL half says it skipped.
+
+use messagepro_store::*;
+use serde_json::json;
+
+/// A migrated store on one backend, cleaned up by [`Harness::finish`].
+struct Harness {
+    store: Store,
+    schema: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Harness {
+    async fn sqlite() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/sub/dir/test.db", dir.path().display());
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        Harness {
+            store,
+            schema: None,
+            _dir: Some(dir),
+        }
+    }
+
+    async fn postgres() -> Option<Harness> {
+        let Ok(url) = std::env::var("MESSAGEPRO_TEST_DATABASE_URL") else {
+            eprintln!("skipped: PostgreSQL tests (set MESSAGEPRO_TEST_DATABASE_URL)");
+            return None;
+        };
+        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let store = Store::connect_postgres_schema(&url, &schema).await.unwrap();
+        store.migrate().await.unwrap();
+        Some(Harness {
+            store,
+            schema: Some(schema),
+            _dir: None,
+        })
+    }
+
+    async fn finish(self) {
+        if let Some(s) = &self.schema {
+            self.store.drop_schema(s).await.unwrap();
+        }
+        self.store.close().await;
+    }
+}
+
+/// Declares `$name::sqlite` and `$name::postgres` running the same story.
+macro_rules! story {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                let h = super::Harness::sqlite().await;
+                assert_eq!(h.store.backend_name(), "sqlite");
+                super::$body(&h.store).await;
+                h.finish().await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(h) = super::Harness::postgres().await {
+                    assert_eq!(h.store.backend_name(), "postgres");
+                    super::$body(&h.store).await;
+                    h.finish().await;
+                }
+            }
+        }
+    };
+}
+
+story!(
+    builtin_roles_are_seeded_with_their_permissions,
+    builtin_roles
+);
+async fn builtin_roles(s: &Store) {
+    let roles = s.list_roles().await.unwrap();
+    let names: Vec<_> = roles.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["admin", "lecteur", "operateur", "superviseur"]);
+    let perms = |n: &str| {
+        roles
+            .iter()
+            .find(|r| r.name == n)
+            .unwrap()
+            .permissions
+            .clone()
+    };
+    assert_eq!(perms("admin").len(), 6);
+    assert!(perms("admin").contains(&"admin.users".to_string()));
+    assert_eq!(perms("superviseur").len(), 5);
+    assert!(!perms("superviseur").contains(&"admin.users".to_string()));
+    assert_eq!(
+        perms("operateur"),
+        [
+            "messaging.read",
+            "messaging.send_sms",
+            "messaging.send_whatsapp"
+        ]
+    );
+    assert_eq!(perms("lecteur"), ["messaging.read"]);
+    assert!(roles.iter().all(|r| r.builtin));
+}
+
+story!(users_are_created_updated_and_unique, users);
+async fn users(s: &Store) {
+    let lecteur = s.role_by_name("lecteur").await.unwrap().unwrap();
+    let admin = s.role_by_name("admin").await.unwrap().unwrap();
+    assert_eq!(s.count_users().await.unwrap(), 0);
+    let new = NewUser {
+        username: "awa".into(),
+        password_hash: "$argon2id$fake".into(),
+        role_id: lecteur.id,
+        language: None,
+    };
+    let u = s.create_user(&new, 1_000).await.unwrap();
+    assert_eq!(u.username, "awa");
+    assert_eq!(u.role_name, "lecteur");
+    assert!(!u.disabled);
+    assert_eq!(u.created_ms, 1_000);
+    assert!(
+        !format!("{u:?}").contains("argon2"),
+        "Debug must redact the hash"
+    );
+
+    let dup = s.create_user(&new, 2_000).await.unwrap_err();
+    assert!(matches!(dup, StoreError::Conflict("username")), "{dup:?}");
+
+    s.set_user_role(u.id, admin.id, 3_000).await.unwrap();
+    s.set_user_disabled(u.id, true, 3_000).await.unwrap();
+    s.set_user_language(u.id, Some("en"), 3_000).await.unwrap();
+    s.set_user_password_hash(u.id, "$argon2id$other", 3_000)
+        .await
+        .unwrap();
+    s.record_login(u.id, 4_000).await.unwrap();
+    let u2 = s.user_by_username("awa").await.unwrap().unwrap();
+    assert_eq!(u2.role_name, "admin");
+    assert!(u2.disabled);
+    assert_eq!(u2.language.as_deref(), Some("en"));
+    assert_eq!(u2.password_hash, "$argon2id$other");
+    assert_eq!(u2.updated_ms, 3_000);
+    assert_eq!(u2.last_login_ms, Some(4_000));
+    assert!(matches!(
+        s.set_user_role(9_999, admin.id, 1).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(s.list_users().await.unwrap().len(), 1);
+    // a user's role must exist (foreign keys are on, on both backends)
+    let bad = NewUser {
+        username: "x".into(),
+        role_id: 9_999,
+        ..new
+    };
+    assert!(s.create_user(&bad, 1).await.is_err());
+}
+
+story!(custom_roles_carry_any_permission_set, custom_roles);
+async fn custom_roles(s: &Store) {
+    let r = s
+        .create_role(
+            "otp-only",
+            "OTP",
+            &["messaging.send_otp", "messaging.read"],
+            5,
+        )
+        .await
+        .unwrap();
+    assert!(!r.builtin);
+    assert_eq!(r.permissions, ["messaging.read", "messaging.send_otp"]);
+    assert!(matches!(
+        s.create_role("otp-only", "", &[], 6).await,
+        Err(StoreError::Conflict("role"))
+    ));
+    s.set_role_permissions(r.id, &["messaging.read"])
+        .await
+        .unwrap();
+    assert_eq!(s.role_permissions(r.id).await.unwrap(), ["messaging.read"]);
+}
+
+story!(sessions_expire_and_are_replaced, sessions);
+async fn sessions(s: &Store) {
+    assert!(s.session_create("abc", "{}", 100).await.unwrap());
+    assert!(
+        !s.session_create("abc", "{}", 100).await.unwrap(),
+        "ids are unique"
+    );
+    assert_eq!(s.session_load("abc", 50).await.unwrap().unwrap().data, "{}");
+    s.session_save("abc", r#"{"a":1}"#, 200).await.unwrap();
+    let row = s.session_load("abc", 150).await.unwrap().unwrap();
+    assert_eq!((row.data.as_str(), row.expiry_ms), (r#"{"a":1}"#, 200));
+    assert!(
+        s.session_load("abc", 200).await.unwrap().is_none(),
+        "expired"
+    );
+    assert_eq!(s.session_delete_expired(200).await.unwrap(), 1);
+    s.session_save("def", "{}", 300).await.unwrap();
+    s.session_delete("def").await.unwrap();
+    assert!(s.session_load("def", 0).await.unwrap().is_none());
+}
+
+story!(audit_log_filters_and_paginates, audit);
+async fn audit(s: &Store) {
+    for i in 0..25 {
+        s.audit(&NewAudit {
+            at_ms: 1_000 + i,
+            user_id: None,
+            username: Some(if i % 2 == 0 { "awa" } else { "ibrahima" }.into()),
+            action: if i % 5 == 0 {
+                "login.locked"
+            } else {
+                "login.failed"
+            }
+            .into(),
+            target: None,
+            ip: Some("10.0.0.1".into()),
+            outcome: if i % 5 == 0 {
+                Outcome::Denied
+            } else {
+                Outcome::Failure
+            },
+            detail: None,
+        })
+        .await
+        .unwrap();
+    }
+    let all = AuditFilter::default();
+    assert_eq!(s.count_audit(&all).await.unwrap(), 25);
+    let p0 = s.list_audit(&all, Page::number(0, 10)).await.unwrap();
+    let p2 = s.list_audit(&all, Page::number(2, 10)).await.unwrap();
+    assert_eq!((p0.len(), p2.len()), (10, 5));
+    assert_eq!(p0[0].at_ms, 1_024, "newest first");
+    let next = s
+        .list_audit(&all, Page::before(p0[9].id, 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        next[0].id,
+        p0[9].id - 1,
+        "keyset continues where the page ended"
+    );
+    let f = AuditFilter {
+        username: Some("awa".into()),
+        action: Some("login.locked".into()),
+        ..Default::default()
+    };
+    let hits = s.list_audit(&f, Page::first(100)).await.unwrap();
+    assert_eq!(hits.len(), 3); // i = 0, 10, 20
+    assert!(hits.iter().all(|e| e.outcome == "denied"));
+    let range = AuditFilter {
+        from_ms: Some(1_010),
+        to_ms: Some(1_015),
+        ..Default::default()
+    };
+    assert_eq!(s.count_audit(&range).await.unwrap(), 5);
+}
+
+story!(
+    login_throttle_locks_after_max_failures_and_expires,
+    throttle
+);
+async fn throttle(s: &Store) {
+    let (win, max, lock) = (15 * 60_000, 5, 15 * 60_000);
+    let mut st = None;
+    for i in 0..5 {
+        st = Some(
+            s.throttle_record_failure("user:awa", 1_000 + i, win, max, lock)
+                .await
+                .unwrap(),
+        );
+        if i < 4 {
+            assert_eq!(st.as_ref().unwrap().locked_until_ms, None, "failure {i}");
+        }
+    }
+    let st = st.unwrap();
+    assert_eq!(st.failures, 5);
+    assert_eq!(st.locked_until_ms, Some(1_004 + lock));
+    // more failures while locked keep the same deadline
+    let again = s
+        .throttle_record_failure("user:awa", 2_000, win, max, lock)
+        .await
+        .unwrap();
+    assert_eq!(again.locked_until_ms, Some(1_004 + lock));
+    // after the lock, counting starts over
+    let after = s
+        .throttle_record_failure("user:awa", 1_004 + lock + 1, win, max, lock)
+        .await
+        .unwrap();
+    assert_eq!((after.failures, after.locked_until_ms), (1, None));
+    s.throttle_clear("user:awa").await.unwrap();
+    assert!(s.throttle_get("user:awa").await.unwrap().is_none());
+    // failures spread beyond the window never lock
+    for i in 0..10 {
+        let st = s
+            .throttle_record_failure("ip:1.2.3.4", i * win, win, max, lock)
+            .await
+            .unwrap();
+        assert_eq!(st.locked_until_ms, None);
+    }
+}
+
+story!(
+    messages_are_recorded_updated_and_listed_with_filters,
+    messages
+);
+async fn messages(s: &Store) {
+    let camp = s
+        .insert_campaign(
+            &NewCampaign {
+                name: "Promo".into(),
+                channel: Channel::Sms,
+                status: CampaignStatus::Queued,
+                total: 3,
+                created_by: None,
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    let m = s
+        .insert_message(
+            &NewMessage {
+                channel: Channel::Sms,
+                recipient: "+224621234567".into(),
+                text: "Bonjour 100% é_".into(),
+                route: json!({"mode": "devices", "device": 1}),
+                status: MessageStatus::Queued,
+                segments: 1,
+                created_by: None,
+                campaign_id: None,
+            },
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(m.status, MessageStatus::Queued);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&m.route).unwrap()["device"],
+        1
+    );
+    let batch: Vec<NewMessage> = (0..3)
+        .map(|i| NewMessage {
+            channel: if i == 2 {
+                Channel::Whatsapp
+            } else {
+                Channel::Sms
+            },
+            recipient: format!("+22462000000{i}"),
+            text: format!("campagne {i}"),
+            route: json!({}),
+            status: MessageStatus::Queued,
+            segments: 2,
+            created_by: None,
+            campaign_id: Some(camp.id),
+        })
+        .collect();
+    let ids = s.insert_messages(&batch, 200).await.unwrap();
+    assert_eq!(ids.len(), 3);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+
+    s.update_message_status(m.id, MessageStatus::Sent, Some("42"), None, 300)
+        .await
+        .unwrap();
+    s.update_message_status(
+        ids[0],
+        MessageStatus::Failed,
+        None,
+        Some("Invalid number"),
+        300,
+    )
+    .await
+    .unwrap();
+    let m2 = s.message_by_id(m.id).await.unwrap().unwrap();
+    assert_eq!(
+        (m2.status, m2.platform_id.as_deref(), m2.updated_ms),
+        (MessageStatus::Sent, Some("42"), 300)
+    );
+
+    let all = MessageFilter::default();
+    assert_eq!(s.count_messages(&all).await.unwrap(), 4);
+    let of_campaign = MessageFilter {
+        campaign_id: Some(camp.id),
+        ..Default::default()
+    };
+    assert_eq!(s.count_messages(&of_campaign).await.unwrap(), 3);
+    let wa = MessageFilter {
+        channel: Some(Channel::Whatsapp),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.list_messages(&wa, Page::first(10)).await.unwrap()[0].id,
+        ids[2]
+    );
+    let failed = MessageFilter {
+        status: Some(MessageStatus::Failed),
+        ..Default::default()
+    };
+    let f = s.list_messages(&failed, Page::first(10)).await.unwrap();
+    assert_eq!(f[0].platform_message.as_deref(), Some("Invalid number"));
+    // LIKE wildcards in the search text are literal
+    let pct = MessageFilter {
+        text_contains: Some("100%".into()),
+        ..Default::default()
+    };
+    assert_eq!(s.count_messages(&pct).await.unwrap(), 1);
+    let underscore = MessageFilter {
+        text_contains: Some("_".into()),
+        ..Default::default()
+    };
+    assert_eq!(s.count_messages(&underscore).await.unwrap(), 1);
+    let first2 = s.list_messages(&all, Page::first(2)).await.unwrap();
+    let rest = s
+        .list_messages(&all, Page::before(first2[1].id, 10))
+        .await
+        .unwrap();
+    assert_eq!(first2.len() + rest.len(), 4);
+    assert_eq!(first2[0].id, ids[2], "newest first");
+    let recent = MessageFilter {
+        from_ms: Some(150),
+        ..Default::default()
+    };
+    assert_eq!(s.count_messages(&recent).await.unwrap(), 3);
+
+    s.update_campaign_status(camp.id, CampaignStatus::Done, 400)
+        .await
+        .unwrap();
+    let c = s.list_campaigns(Page::first(10)).await.unwrap();
+    assert_eq!((c.len(), c[0].status), (1, CampaignStatus::Done));
+}
+
+story!(contacts_and_groups, contacts);
+async fn contacts(s: &Store) {
+    let a = s
+        .insert_contact("Awa Camara", "+224621000001", 1)
+        .await
+        .unwrap();
+    let b = s
+        .insert_contact("Ibrahima Diallo", "+224621000002", 2)
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.insert_contact("Dup", "+224621000001", 3).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let g = s.insert_group("Clients", 4).await.unwrap();
+    assert!(matches!(
+        s.insert_group("Clients", 5).await,
+        Err(StoreError::Conflict(_))
+    ));
+    s.add_to_group(a.id, g.id).await.unwrap();
+    s.add_to_group(a.id, g.id).await.unwrap();
+    let groups = s.list_groups().await.unwrap();
+    assert_eq!((groups[0].name.as_str(), groups[0].members), ("Clients", 1));
+
+    let in_group = ContactFilter {
+        group_id: Some(g.id),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.list_contacts(&in_group, Page::first(10)).await.unwrap()[0].id,
+        a.id
+    );
+    let search = ContactFilter {
+        search: Some("diallo".into()),
+        ..Default::default()
+    };
+    let found = s.list_contacts(&search, Page::first(10)).await.unwrap();
+    // SQLite LIKE is case-insensitive for ASCII, PostgreSQL's is not: search on what both agree on
+    let search_exact = ContactFilter {
+        search: Some("Diallo".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.list_contacts(&search_exact, Page::first(10))
+            .await
+            .unwrap()[0]
+            .id,
+        b.id
+    );
+    assert!(found.len() <= 1);
+    let by_phone = ContactFilter {
+        search: Some("000001".into()),
+        ..Default::default()
+    };
+    assert_eq!(s.count_contacts(&by_phone).await.unwrap(), 1);
+
+    s.set_contact_opt_out(b.id, Some(9), 9).await.unwrap();
+    assert_eq!(
+        s.count_contacts(&ContactFilter::default()).await.unwrap(),
+        1
+    );
+    let with_out = ContactFilter {
+        include_opted_out: true,
+        ..Default::default()
+    };
+    assert_eq!(s.count_contacts(&with_out).await.unwrap(), 2);
+
+    s.update_contact(a.id, "Awa C.", "+224621000009", 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.contact_by_phone("+224621000009")
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "Awa C."
+    );
+    s.remove_from_group(a.id, g.id).await.unwrap();
+    s.delete_contact(b.id).await.unwrap();
+    assert!(s.contact_by_id(b.id).await.unwrap().is_none());
+    assert_eq!(s.list_groups().await.unwrap()[0].members, 0);
+}
+
+story!(migrations_are_idempotent, migrate_twice);
+async fn migrate_twice(s: &Store) {
+    s.migrate().await.unwrap();
+    assert_eq!(s.list_roles().await.unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn unsupported_urls_are_refused() {
+    assert!(matches!(
+        Store::connect("mysql://x").await,
+        Err(StoreError::UnsupportedUrl)
+    ));
+}
