@@ -18,6 +18,7 @@
 //! Failures the user must read are [`SendError`]s; [`SendError::user_message`] turns them into a
 //! sentence in the user's language (keys under `[send.error]` in `locales/*.toml`).
 
+pub mod recipients;
 mod record;
 pub mod sync;
 

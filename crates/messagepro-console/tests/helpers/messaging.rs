@@ -1,0 +1,112 @@
+//! Console + in-process Message Pro simulator: `spawn_app_with_sim().await` starts a simulator
+//! (demo fixture, `auto_progress(false)`: nothing moves until the test calls `process_queue`)
+//! and a console whose client points at it with the fixture's full secret — which is the
+//! [`SENTINEL_SECRET`], so tests can assert it never shows up in a page.
+//!
+//! `app.sync().await` runs one pass of the status sync worker; `app.sim` gives the simulator's
+//! control methods (fixture ids, ledger, credits, queue processing).
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+
+use messagepro_console::send::sync::{SyncReport, sync_once};
+use messagepro_console::{AppState, Application, ManualClock, Settings};
+use messagepro_sim::{FixtureInfo, SimHandle, Simulator};
+use messagepro_store::Store;
+use secrecy::SecretString;
+
+use super::{SENTINEL_SECRET, TestApp, new_client};
+
+/// A console wired to a simulator.
+pub struct SimApp {
+    pub app: TestApp,
+    pub sim: SimHandle,
+    pub state: AppState,
+}
+
+impl std::ops::Deref for SimApp {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
+}
+
+impl SimApp {
+    /// What the simulator seeded (device, gateway, account ids…).
+    pub fn fixture(&self) -> FixtureInfo {
+        self.sim.fixture()
+    }
+
+    /// One pass of the status sync worker.
+    pub async fn sync(&self) -> SyncReport {
+        sync_once(&self.state).await.expect("sync pass")
+    }
+
+    /// The unique id of the demo's online device.
+    pub fn online_device(&self) -> String {
+        self.fixture().devices.expect("demo devices").online.unique
+    }
+
+    /// The unique id of the demo's offline device.
+    pub fn offline_device(&self) -> String {
+        self.fixture().devices.expect("demo devices").offline.unique
+    }
+
+    pub async fn cleanup(self) {
+        self.app.cleanup().await;
+    }
+}
+
+/// Starts the simulator and a console pointed at it.
+pub async fn spawn_app_with_sim() -> SimApp {
+    let sim = Simulator::builder()
+        .auto_progress(false)
+        .secret(SENTINEL_SECRET.to_owned())
+        .start("127.0.0.1:0")
+        .await
+        .expect("simulator starts");
+    assert_eq!(sim.fixture().secrets.full, SENTINEL_SECRET);
+
+    let mut settings = Settings::default();
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings.cookie_secure = false;
+    settings.api_secret = Some(SecretString::from(SENTINEL_SECRET));
+    settings.base_url = sim.url().to_owned();
+    settings.default_country = "GN".into();
+
+    let (store, schema, dir) = match std::env::var("MESSAGEPRO_TEST_DATABASE_URL") {
+        Ok(url) => {
+            let schema = format!("c_{}", uuid::Uuid::new_v4().simple());
+            let store = Store::connect_postgres_schema(&url, &schema).await.unwrap();
+            (store, Some(schema), None)
+        }
+        Err(_) => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}/console.db", dir.path().display());
+            (Store::connect(&url).await.unwrap(), None, Some(dir))
+        }
+    };
+    store.migrate().await.unwrap();
+    settings.database_url = "(test)".into();
+    let clock = ManualClock::default();
+    let app = Application::build_with_store(settings, store.clone(), Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    let url = app.url();
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    SimApp {
+        app: TestApp {
+            url,
+            store,
+            clock,
+            client: new_client(),
+            schema,
+            _dir: dir,
+            counter: AtomicUsize::new(0),
+        },
+        sim,
+        state,
+    }
+}
