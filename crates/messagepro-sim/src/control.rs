@@ -146,7 +146,7 @@ pub async fn handle(shared: Arc<Shared>, req: Request) -> Response {
             )?;
             Ok(json!({ "id": id }))
         })()),
-        "webhook" => done((|| {
+        "webhook" => done({
             let url = b
                 .get("url")
                 .and_then(Value::as_str)
@@ -156,7 +156,7 @@ pub async fn handle(shared: Arc<Shared>, req: Request) -> Response {
                 b.get("secret").and_then(Value::as_str).map(str::to_string),
             );
             Ok(json!({ "secret": secret }))
-        })()),
+        }),
         "faults" => done(
             serde_json::from_value(b)
                 .map_err(|e| e.to_string())

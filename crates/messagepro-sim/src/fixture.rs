@@ -234,7 +234,11 @@ pub fn seed(st: &mut State, fixture: Fixture, full_secret: Option<String>) -> Fi
             full.clone(),
             ApiKey {
                 user: DEMO_USER,
-                permissions: ALL_PERMISSIONS.iter().map(|s| s.to_string()).collect(),
+                permissions: ALL_PERMISSIONS
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+                    .into(),
             },
         ),
         (
@@ -244,7 +248,8 @@ pub fn seed(st: &mut State, fixture: Fixture, full_secret: Option<String>) -> Fi
                 permissions: RESTRICTED_PERMISSIONS
                     .iter()
                     .map(|s| s.to_string())
-                    .collect(),
+                    .collect::<Vec<_>>()
+                    .into(),
             },
         ),
     ]);

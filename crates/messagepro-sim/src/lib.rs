@@ -484,7 +484,7 @@ impl Shared {
                     secret.to_string(),
                     ApiKey {
                         user: user.unwrap_or(fixture::DEMO_USER),
-                        permissions,
+                        permissions: permissions.into(),
                     },
                 );
             }

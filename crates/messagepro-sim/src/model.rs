@@ -205,7 +205,7 @@ pub struct World {
 #[derive(Clone)]
 pub struct ApiKey {
     pub user: u64,
-    pub permissions: Vec<String>,
+    pub permissions: std::sync::Arc<[String]>,
 }
 
 impl ApiKey {

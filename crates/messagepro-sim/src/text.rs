@@ -22,12 +22,12 @@ static SPIN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{([^{}]*)\}").expe
 
 /// PHP `FILTER_VALIDATE_EMAIL` (close enough for the simulator).
 pub fn is_email(s: &str) -> bool {
-    EMAIL.is_match(s)
+    s.contains('@') && EMAIL.is_match(s)
 }
 
 /// PHP `FILTER_VALIDATE_URL`: scheme and host required, ASCII only.
 pub fn is_url(s: &str) -> bool {
-    URL_WHOLE.is_match(s)
+    s.contains("://") && URL_WHOLE.is_match(s)
 }
 
 /// `htmlspecialchars` with `ENT_QUOTES`.

@@ -52,10 +52,10 @@ pub fn dispatch(c: &mut Ctx<'_>, action: &str) -> Out {
                 c.p.get("campaign")
                     .and_then(int_rule)
                     .ok_or_else(|| fail(400, INVALID))?;
-            if !st
+            if st
                 .sms_campaigns
                 .get(&(camp.max(0) as u64))
-                .is_some_and(|x| x.user == user)
+                .is_none_or(|x| x.user != user)
             {
                 return bail(400, INVALID);
             }
@@ -72,7 +72,7 @@ pub fn dispatch(c: &mut Ctx<'_>, action: &str) -> Out {
             }
         }
         "wa.campaign" => {
-            if !st.wa_campaigns.get(&id).is_some_and(|x| x.user == user) {
+            if st.wa_campaigns.get(&id).is_none_or(|x| x.user != user) {
                 return bail(400, INVALID);
             }
             if st.world.settings.db_fail {

@@ -48,7 +48,7 @@ pub fn dispatch(c: &mut Ctx<'_>, action: &str) -> Out {
             let pg = c.page()?;
             let st = &*c.st;
             let mut rows: Vec<_> = st.received.values().filter(|r| r.user == c.user).collect();
-            rows.sort_by(|a, b| (b.receive_date, b.id).cmp(&(a.receive_date, a.id)));
+            rows.sort_by_key(|r| std::cmp::Reverse((r.receive_date, r.id)));
             let items = rows.into_iter().map(|r| {
                 json!({ "id": r.id, "device": unique_of(st, r.did), "sender": r.phone, "message": r.message, "created": r.receive_date })
             });
@@ -73,7 +73,7 @@ pub fn dispatch(c: &mut Ctx<'_>, action: &str) -> Out {
                 .values()
                 .filter(|r| r.user == c.user)
                 .collect();
-            rows.sort_by(|a, b| (b.receive_date, b.id).cmp(&(a.receive_date, a.id)));
+            rows.sort_by_key(|r| std::cmp::Reverse((r.receive_date, r.id)));
             let items = rows.into_iter().map(|r| {
                 json!({ "id": r.id, "account": wa_phone(st, r.wa), "recipient": r.phone, "message": r.message,
                         "attachment": r.attachment.clone().map_or(json!(false), Value::from), "created": r.receive_date })
@@ -109,7 +109,7 @@ pub fn dispatch(c: &mut Ctx<'_>, action: &str) -> Out {
                     .values()
                     .filter(|x| x.user == c.user)
                     .collect();
-            rows.sort_by(|a, b| (b.create_date, b.id).cmp(&(a.create_date, a.id)));
+            rows.sort_by_key(|r| std::cmp::Reverse((r.create_date, r.id)));
             let items = rows
                 .into_iter()
                 .map(|x| json!({ "id": x.id, "phone": x.phone, "created": x.create_date }));
@@ -120,7 +120,7 @@ pub fn dispatch(c: &mut Ctx<'_>, action: &str) -> Out {
             let pg = c.page()?;
             let st = &*c.st;
             let mut rows: Vec<_> = st.ussd.values().filter(|x| x.user == c.user).collect();
-            rows.sort_by(|a, b| (b.create_date, b.id).cmp(&(a.create_date, a.id)));
+            rows.sort_by_key(|r| std::cmp::Reverse((r.create_date, r.id)));
             let items = rows.into_iter().map(|x| {
                 let status = match x.status { 1 => "pending", 2 => "queued", _ => "completed" };
                 // Bug reproduced: the mapping tests `< 1`, so every stored slot >= 1 lists as 2.
@@ -138,7 +138,7 @@ pub fn dispatch(c: &mut Ctx<'_>, action: &str) -> Out {
                 .values()
                 .filter(|x| x.user == c.user)
                 .collect();
-            rows.sort_by(|a, b| (b.create_date, b.id).cmp(&(a.create_date, a.id)));
+            rows.sort_by_key(|r| std::cmp::Reverse((r.create_date, r.id)));
             let items = rows.into_iter().map(|x| {
                 json!({ "id": x.id, "device": unique_of(st, x.did), "package_name": x.package, "title": x.title, "content": x.text, "timestamp": x.create_date })
             });
@@ -350,7 +350,7 @@ fn sms_list(
         .values()
         .filter(|s| !s.deleted && s.user == c.user && filter(s))
         .collect();
-    rows.sort_by(|a, b| (b.create_date, b.id).cmp(&(a.create_date, a.id)));
+    rows.sort_by_key(|r| std::cmp::Reverse((r.create_date, r.id)));
     ok(
         title,
         paginate(rows.into_iter().map(|s| sms_item(st, s, with_status)), pg),
@@ -366,7 +366,7 @@ fn sms_campaigns(c: &mut Ctx<'_>) -> Out {
         .values()
         .filter(|x| x.user == c.user)
         .collect();
-    rows.sort_by(|a, b| (b.create_date, b.id).cmp(&(a.create_date, a.id)));
+    rows.sort_by_key(|r| std::cmp::Reverse((r.create_date, r.id)));
     let items = rows.into_iter().map(|x| {
         let (sender, stype) = if x.gateway > 0 {
             (json!(x.gateway), "gateway")
@@ -411,7 +411,7 @@ fn chat_list(
         .values()
         .filter(|s| !s.deleted && s.user == c.user && filter(s.status))
         .collect();
-    rows.sort_by(|a, b| (b.create_date, b.id).cmp(&(a.create_date, a.id)));
+    rows.sort_by_key(|r| std::cmp::Reverse((r.create_date, r.id)));
     let items = rows.into_iter().map(|s| {
         let message = s.payload.get("text").or_else(|| s.payload.get("caption")).cloned().unwrap_or(Value::Null);
         let message = if message.is_boolean() { Value::Null } else { message };
@@ -434,7 +434,7 @@ fn wa_campaigns(c: &mut Ctx<'_>) -> Out {
         .values()
         .filter(|x| x.user == c.user)
         .collect();
-    rows.sort_by(|a, b| (b.create_date, b.id).cmp(&(a.create_date, a.id)));
+    rows.sort_by_key(|r| std::cmp::Reverse((r.create_date, r.id)));
     let items = rows.into_iter().map(|x| {
         let status = if !st.chats.values().any(|s| !s.deleted && s.cid == x.id && s.status < 3) {
             "completed"
@@ -465,8 +465,11 @@ fn wa_servers(c: &mut Ctx<'_>) -> Out {
     ok("WhatsApp Servers", Value::Array(items))
 }
 
+/// One simulated WhatsApp group: JID, name, members as (phone, is_admin).
+pub type FakeGroup = (String, String, Vec<(String, bool)>);
+
 /// Deterministic WhatsApp groups of an account: two groups, three members each (one admin).
-pub fn fake_groups(unique: &str) -> Vec<(String, String, Vec<(String, bool)>)> {
+pub fn fake_groups(unique: &str) -> Vec<FakeGroup> {
     let n: u64 = unique.bytes().map(u64::from).sum::<u64>() % 1000;
     vec![
         (

@@ -715,6 +715,7 @@ fn fill_payload(mut v: Value, text: &str) -> Value {
     v
 }
 
+#[allow(clippy::too_many_arguments)]
 fn insert_chat(
     st: &mut State,
     user: u64,
