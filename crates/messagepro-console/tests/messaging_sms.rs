@@ -1,0 +1,362 @@
+//! The SMS pages and the dashboard, over HTTP, against the in-process simulator.
+
+mod helpers;
+
+use helpers::SENTINEL_SECRET;
+use helpers::messaging::{SimApp, spawn_app_with_sim};
+use messagepro_store::{MessageFilter, MessageStatus, Page};
+
+async fn body(r: reqwest::Response) -> String {
+    r.text().await.unwrap()
+}
+
+async fn history(app: &SimApp) -> String {
+    let r = app.get("/messaging/sms/history").await;
+    assert_eq!(r.status(), 200);
+    body(r).await
+}
+
+async fn all_messages(app: &SimApp) -> Vec<messagepro_store::Message> {
+    app.store
+        .list_messages(&MessageFilter::default(), Page::first(100))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_sms_page_and_the_dashboard_render_for_permitted_users_without_leaking_the_secret() {
+    let app = spawn_app_with_sim().await;
+    app.login_as("operateur").await;
+    for path in [
+        "/messaging/",
+        "/messaging/sms/send",
+        "/messaging/sms/bulk",
+        "/messaging/sms/history",
+        "/messaging/sms/history.csv",
+    ] {
+        let r = app.get(path).await;
+        assert_eq!(r.status(), 200, "{path}");
+        let b = body(r).await;
+        assert!(!b.contains(SENTINEL_SECRET), "{path} shows the secret");
+    }
+    // the dashboard shows the platform's numbers: credits, devices, WhatsApp accounts
+    let dash = body(app.get("/messaging/").await).await;
+    let fx = app.fixture();
+    assert!(dash.contains(&fx.currency), "credits currency missing");
+    assert!(dash.contains(&app.online_device()), "device list missing");
+    assert!(
+        dash.contains(&fx.whatsapp.unwrap().connected.phone),
+        "WhatsApp accounts missing"
+    );
+    assert!(dash.contains("<svg"), "14-day chart missing");
+    assert!(
+        !dash.contains("injoignable"),
+        "platform reported unreachable"
+    );
+    // the send page offers the devices with their state and the gateways with a price for GN
+    let send = body(app.get("/messaging/sms/send").await).await;
+    assert!(send.contains(&app.offline_device()) && send.contains("hors ligne"));
+    assert!(send.contains("250 GNF"), "gateway price for GN missing");
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_reader_sees_the_dashboard_and_history_but_cannot_send() {
+    let app = spawn_app_with_sim().await;
+    app.login_as("lecteur").await;
+    assert_eq!(app.get("/messaging/").await.status(), 200);
+    assert_eq!(app.get("/messaging/sms/history").await.status(), 200);
+    assert_eq!(app.get("/messaging/sms/send").await.status(), 403);
+    let r = app
+        .post(
+            "/messaging/sms/send",
+            &[
+                ("phone", "621234567"),
+                ("message", "x"),
+                ("mode", "devices"),
+                ("device", "d"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    assert!(all_messages(&app).await.is_empty());
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_local_number_through_the_online_device_is_pending_then_sent_after_the_sync() {
+    let app = spawn_app_with_sim().await;
+    app.login_as("operateur").await;
+    let device = app.online_device();
+    let r = app
+        .post(
+            "/messaging/sms/send",
+            &[
+                ("phone", "621234567"),
+                ("message", "Bonjour de la console"),
+                ("mode", "devices"),
+                ("device", &device),
+                ("sim", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let page = body(app.get("/messaging/sms/send").await).await;
+    assert!(page.contains("+224621234567"), "E.164 not shown back");
+
+    let h = history(&app).await;
+    assert!(h.contains("+224621234567"));
+    assert!(
+        h.contains(r#"class="badge badge-pending""#),
+        "not pending: {h}"
+    );
+    assert!(!h.contains(r#"class="badge badge-sent""#));
+
+    app.sim.process_queue();
+    let report = app.sync().await;
+    assert_eq!(report.updated, 1);
+    let h = history(&app).await;
+    assert!(
+        h.contains(r#"class="badge badge-sent""#),
+        "not sent after sync"
+    );
+    assert!(!h.contains(r#"class="badge badge-pending""#));
+    let m = &all_messages(&app).await[0];
+    assert!(m.platform_id.is_some(), "platform id not recorded");
+    // a second pass changes nothing (the platform row is claimed)
+    assert_eq!(app.sync().await.updated, 0);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_offline_device_is_explained_in_a_sentence_and_the_attempt_is_recorded_failed() {
+    let app = spawn_app_with_sim().await;
+    app.login_as("operateur").await;
+    let device = app.offline_device();
+    let r = app
+        .post(
+            "/messaging/sms/send",
+            &[
+                ("phone", "621234567"),
+                ("message", "Texte gardé"),
+                ("mode", "devices"),
+                ("device", &device),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let b = body(r).await;
+    assert!(b.contains("Le téléphone choisi est hors ligne"), "{b}");
+    assert!(b.contains("Texte gardé"), "the form lost the message");
+    let ms = all_messages(&app).await;
+    assert_eq!(ms.len(), 1);
+    assert_eq!(ms[0].status, MessageStatus::Failed);
+    assert!(app.sim.ledger().is_empty(), "sent anyway");
+    assert!(
+        history(&app)
+            .await
+            .contains(r#"class="badge badge-failed""#)
+    );
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn credits_at_zero_give_the_not_enough_credits_sentence_and_a_failed_row() {
+    let app = spawn_app_with_sim().await;
+    app.login_as("operateur").await;
+    app.sim.set_credits(0.0);
+    let gateway = app.fixture().gateways[0].id.to_string();
+    let r = app
+        .post(
+            "/messaging/sms/send",
+            &[
+                ("phone", "621 23 45 67"),
+                ("message", "Promo"),
+                ("mode", "credits"),
+                ("gateway", &gateway),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let b = body(r).await;
+    assert!(b.contains("Crédits insuffisants"), "{b}");
+    assert!(
+        b.contains("+224621234567"),
+        "the number is shown back in E.164"
+    );
+    let ms = all_messages(&app).await;
+    assert_eq!(ms.len(), 1);
+    assert_eq!(ms[0].status, MessageStatus::Failed);
+    assert_eq!(
+        ms[0].platform_message.as_deref(),
+        Some("Not enough credits to send this message!")
+    );
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_invalid_phone_is_refused_clearly_nothing_is_sent_and_the_form_keeps_the_input() {
+    let app = spawn_app_with_sim().await;
+    app.login_as("operateur").await;
+    let device = app.online_device();
+    let r = app
+        .post(
+            "/messaging/sms/send",
+            &[
+                ("phone", "12ab"),
+                ("message", "Message à garder"),
+                ("mode", "devices"),
+                ("device", &device),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let b = body(r).await;
+    assert!(
+        b.contains("n&#39;est pas un numéro de téléphone valide")
+            || b.contains("n'est pas un numéro de téléphone valide"),
+        "{b}"
+    );
+    assert!(b.contains(r#"value="12ab""#), "phone not kept");
+    assert!(b.contains("Message à garder"), "message not kept");
+    assert!(all_messages(&app).await.is_empty());
+    assert!(app.sim.ledger().is_empty());
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_counter_fragment_tells_gsm7_from_unicode() {
+    let app = spawn_app_with_sim().await;
+    app.login_as("operateur").await;
+    let frag = |text: &str| {
+        let app = &app;
+        let text = text.to_owned();
+        async move {
+            let r = app
+                .post("/messaging/sms/analyze", &[("message", &text)])
+                .await;
+            assert_eq!(r.status(), 200);
+            let b = body(r).await;
+            assert!(!b.contains("<html"), "a fragment, not a page");
+            b
+        }
+    };
+    let e = frag("é").await;
+    assert!(
+        e.contains("GSM-7") && e.contains("1 caractères") && e.contains("159 caractères restants"),
+        "{e}"
+    );
+    // € is in the GSM-7 extension table: still GSM-7 but it takes two units
+    let euro = frag("€").await;
+    assert!(
+        euro.contains("GSM-7") && euro.contains("158 caractères restants"),
+        "{euro}"
+    );
+    let ucs = frag("ê").await;
+    assert!(
+        ucs.contains("Unicode") && ucs.contains("69 caractères restants"),
+        "{ucs}"
+    );
+    let long = frag(&"a".repeat(161)).await;
+    assert!(long.contains("2 SMS"), "{long}");
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_bulk_preview_lists_invalid_lines_and_the_cost_before_anything_is_sent() {
+    let app = spawn_app_with_sim().await;
+    app.login_as("operateur").await;
+    let gateway = app.fixture().gateways[0].id.to_string();
+    let form = [
+        ("name", "Promo de juin"),
+        ("message", "Bonjour"),
+        (
+            "recipients",
+            "621234567\npas un numéro\n622 11 22 33\n+224621234567\n99",
+        ),
+        ("mode", "credits"),
+        ("gateway", gateway.as_str()),
+    ];
+    let r = app.post("/messaging/sms/bulk/preview", &form).await;
+    assert_eq!(r.status(), 200);
+    let b = body(r).await;
+    assert!(
+        b.contains("pas un numéro") && b.contains("<td>2</td>") && b.contains("<td>5</td>"),
+        "invalid lines: {b}"
+    );
+    assert!(b.contains("1 × 2 = 2"), "segments × recipients");
+    assert!(b.contains("500 GNF"), "estimated cost (2 × 250 GNF)");
+    assert!(app.sim.ledger().is_empty(), "sent before confirmation");
+    assert!(
+        all_messages(&app).await.is_empty(),
+        "recorded before confirmation"
+    );
+
+    // confirm: the normalised numbers come back from the preview's form
+    let numbers = regex_lite::Regex::new(r#"name="recipients" value="([^"]+)""#)
+        .unwrap()
+        .captures(&b)
+        .expect("confirm form")[1]
+        .to_owned();
+    assert_eq!(numbers, "+224621234567,+224622112233");
+    let r = app
+        .post(
+            "/messaging/sms/bulk",
+            &[
+                ("name", "Promo de juin"),
+                ("message", "Bonjour"),
+                ("recipients", &numbers),
+                ("mode", "credits"),
+                ("gateway", &gateway),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let ledger = app.sim.ledger();
+    assert_eq!(ledger.len(), 2, "{ledger:?}");
+    let ms = all_messages(&app).await;
+    assert_eq!(ms.len(), 2);
+    assert!(ms.iter().all(|m| m.campaign_id.is_some()));
+    let page = body(app.get("/messaging/sms/bulk").await).await;
+    assert!(page.contains("Promo de juin"));
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn history_filters_by_status_and_phone_and_exports_csv() {
+    let app = spawn_app_with_sim().await;
+    app.login_as("operateur").await;
+    let online = app.online_device();
+    let offline = app.offline_device();
+    for (phone, device) in [("621234567", &online), ("622112233", &offline)] {
+        app.post(
+            "/messaging/sms/send",
+            &[
+                ("phone", phone),
+                ("message", "=cmd"),
+                ("mode", "devices"),
+                ("device", device),
+            ],
+        )
+        .await;
+    }
+    let failed = body(app.get("/messaging/sms/history?status=failed").await).await;
+    assert!(failed.contains("+224622112233") && !failed.contains("+224621234567"));
+    let by_phone = body(app.get("/messaging/sms/history?phone=621+23+45+67").await).await;
+    assert!(by_phone.contains("+224621234567") && !by_phone.contains("+224622112233"));
+    let bad = app.get("/messaging/sms/history?from=yesterday").await;
+    assert_eq!(bad.status(), 422);
+    let r = app.get("/messaging/sms/history.csv?status=pending").await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = body(r).await;
+    assert!(csv.starts_with("id,created_utc,recipient"));
+    assert!(csv.contains("+224621234567") && !csv.contains("+224622112233"));
+    assert!(csv.contains("'=cmd"), "formula not neutralised: {csv}");
+    app.cleanup().await;
+}
