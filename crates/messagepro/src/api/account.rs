@@ -18,6 +18,23 @@ pub struct Credits {
     pub currency: String,
 }
 
+impl Credits {
+    /// True when the balance is zero or negative (decided on the decimal text, no float).
+    /// An unreadable balance is not reported as exhausted.
+    pub fn is_exhausted(&self) -> bool {
+        let t = self.credits.trim();
+        let digits: Vec<char> = t.chars().filter(char::is_ascii_digit).collect();
+        if digits.is_empty()
+            || !t
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+'))
+        {
+            return false;
+        }
+        t.starts_with('-') || digits.iter().all(|&c| c == '0')
+    }
+}
+
 /// `get/earnings`: what partner devices earned.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Earnings {
@@ -93,5 +110,27 @@ impl Client {
             .call("get/subscription", Kind::Read, Params::new())
             .await?;
         self.data("get/subscription", a.data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn credits(s: &str) -> Credits {
+        Credits {
+            credits: s.into(),
+            currency: "GNF".into(),
+        }
+    }
+
+    #[test]
+    fn zero_and_negative_balances_are_exhausted() {
+        for s in ["0", "0.000", "-3.5", " 0 "] {
+            assert!(credits(s).is_exhausted(), "{s}");
+        }
+        for s in ["0.001", "1250.5", "", "n/a"] {
+            assert!(!credits(s).is_exhausted(), "{s}");
+        }
     }
 }
