@@ -82,5 +82,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         n as f64 / secs
     );
     println!("ledger rows={}", sim.ledger().len());
+    let held = sim.mean_locked_dispatch("/api/send/sms", std::str::from_utf8(&body)?, 20_000);
+    println!(
+        "state lock held per send/sms dispatch: {:.1} µs (single thread)",
+        held.as_secs_f64() * 1e6
+    );
     Ok(())
 }

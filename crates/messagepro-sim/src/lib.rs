@@ -527,6 +527,22 @@ impl Shared {
         Ok(v)
     }
 
+    /// Benchmark helper: runs `n` dispatches of `path?query` while holding the state lock the
+    /// way a request does, and returns the mean time per dispatch (the lock hold time).
+    #[doc(hidden)]
+    pub fn mean_locked_dispatch(&self, path: &str, query: &str, n: u32) -> std::time::Duration {
+        let mut p = params::Params::default();
+        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+            p.insert(&k, &v);
+        }
+        let start = Instant::now();
+        for _ in 0..n {
+            let mut st = self.st();
+            let _ = api::dispatch(&mut st, path, &p);
+        }
+        start.elapsed() / n.max(1)
+    }
+
     /// Back to the freshly seeded fixture (same seed → same secrets and ids).
     pub fn reset(&self) {
         let (state, info) = new_state(&self.config, &self.base_url);
