@@ -47,6 +47,8 @@ pub async fn spawn_app() -> TestApp {
     settings.listen = "127.0.0.1:0".parse().unwrap();
     settings.cookie_secure = false; // plain http in tests
     settings.api_secret = Some(SecretString::from(SENTINEL_SECRET));
+    // never the real platform from a test: a closed local port fails fast
+    settings.base_url = "http://127.0.0.1:9".into();
     let (store, schema, dir) = match std::env::var("MESSAGEPRO_TEST_DATABASE_URL") {
         Ok(url) => {
             let schema = format!("c_{}", uuid::Uuid::new_v4().simple());
@@ -85,6 +87,19 @@ pub fn csrf_in(html: &str) -> Option<String> {
 }
 
 impl TestApp {
+    /// Another session (its own cookie jar) on the same running app and database.
+    pub fn with_client(app: &TestApp, client: reqwest::Client) -> TestApp {
+        TestApp {
+            url: app.url.clone(),
+            store: app.store.clone(),
+            clock: app.clock.clone(),
+            client,
+            schema: None,
+            _dir: None,
+            counter: AtomicUsize::new(1000 + app.counter.fetch_add(1000, Ordering::SeqCst)),
+        }
+    }
+
     pub fn at(&self, path: &str) -> String {
         format!("{}{}", self.url, path)
     }
