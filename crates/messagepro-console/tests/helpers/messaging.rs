@@ -68,12 +68,14 @@ pub async fn spawn_app_with_sim() -> SimApp {
         .expect("simulator starts");
     assert_eq!(sim.fixture().secrets.full, SENTINEL_SECRET);
 
-    let mut settings = Settings::default();
-    settings.listen = "127.0.0.1:0".parse().unwrap();
-    settings.cookie_secure = false;
-    settings.api_secret = Some(SecretString::from(SENTINEL_SECRET));
-    settings.base_url = sim.url().to_owned();
-    settings.default_country = "GN".into();
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        cookie_secure: false,
+        api_secret: Some(SecretString::from(SENTINEL_SECRET)),
+        base_url: sim.url().to_owned(),
+        default_country: "GN".into(),
+        ..Settings::default()
+    };
 
     let (store, schema, dir) = match std::env::var("MESSAGEPRO_TEST_DATABASE_URL") {
         Ok(url) => {

@@ -456,10 +456,11 @@ async fn send_submit(ui: Ui, Form(form): Form<SendForm>) -> Result<Response, App
 #[tracing::instrument(skip_all)]
 async fn analyze_fragment(ui: Ui, Form(form): Form<SendForm>) -> Result<Response, AppError> {
     let mut counter = Counter::of(&form.message);
-    if form.route_fields().is_credits() && !form.gateway.trim().is_empty() {
-        if let Ok(rates) = ui.state.api.get_rates().await {
-            counter.cost = cost_for_one(&ui.state, &rates, &form).map(|(c, _)| c);
-        }
+    if form.route_fields().is_credits()
+        && !form.gateway.trim().is_empty()
+        && let Ok(rates) = ui.state.api.get_rates().await
+    {
+        counter.cost = cost_for_one(&ui.state, &rates, &form).map(|(c, _)| c);
     }
     render(&CounterFragment {
         counter: counter.view(&ui),
@@ -711,10 +712,8 @@ async fn build_preview(
                 .iter()
                 .filter_map(|g| g.trim().parse::<u64>().ok())
                 .any(|g| form.groups.contains(&g));
-            if in_group {
-                if let Ok(p) = Phone::parse(&c.phone, country) {
-                    list.push(p);
-                }
+            if in_group && let Ok(p) = Phone::parse(&c.phone, country) {
+                list.push(p);
             }
         }
     }
