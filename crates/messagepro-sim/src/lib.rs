@@ -150,7 +150,11 @@ impl SimulatorBuilder {
                 loop {
                     tokio::select! {
                         _ = every.tick() => {
-                            let hooks = sh.state.lock().expect("state lock").tick(false, Stage::All);
+                            let hooks = {
+                                let mut st = sh.state.lock().expect("state lock");
+                                st.auto_scan();
+                                st.tick(false, Stage::All)
+                            };
                             sh.deliver(hooks);
                         }
                         _ = stop.changed() => break,

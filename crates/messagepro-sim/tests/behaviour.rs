@@ -999,3 +999,126 @@ impl common::T {
             .expect("json")
     }
 }
+
+#[tokio::test]
+async fn phone_variants_brazil_and_empty_fixture() {
+    let t = sim().await;
+    // Variant B tolerates invalid Brazilian numbers (send/sms, send/whatsapp) but not others.
+    let sms = |phone: &str| json!({ "mode": "devices", "phone": phone, "message": "br", "device": "{online}" });
+    expect(
+        &t.api("/api/send/sms", sms("+5511123")).await,
+        200,
+        "Message has been queued for sending!",
+    );
+    expect(
+        &t.api("/api/send/sms", sms("+22412")).await,
+        400,
+        "Invalid phone number!",
+    );
+    // `+` optional, several leading `+` stripped.
+    expect(
+        &t.api("/api/send/sms", sms("++224621234567")).await,
+        200,
+        "Message has been queued for sending!",
+    );
+    expect(
+        &t.api(
+            "/api/send/whatsapp",
+            json!({ "account": "{wa}", "recipient": "5511123", "message": "x" }),
+        )
+        .await,
+        200,
+        "WhatsApp chat has been queued for sending!",
+    );
+    // Variant A (OTP SMS) rejects the same invalid Brazilian number; OTP WhatsApp tolerates it.
+    let otp = json!({ "type": "sms", "mode": "devices", "device": "{online}", "phone": "+5511123", "message": "{{otp}}" });
+    expect(
+        &t.api("/api/send/otp", otp).await,
+        400,
+        "Invalid phone number!",
+    );
+    let otp =
+        json!({ "type": "whatsapp", "account": "{wa}", "phone": "+5511123", "message": "{{otp}}" });
+    expect(
+        &t.api("/api/send/otp", otp).await,
+        200,
+        "OTP has been sent!",
+    );
+
+    let empty = messagepro_sim::Simulator::builder()
+        .fixture(messagepro_sim::Fixture::Empty)
+        .auto_progress(false)
+        .start("127.0.0.1:0")
+        .await
+        .expect("start");
+    let fx = empty.fixture();
+    assert!(fx.devices.is_none() && fx.contacts.is_empty() && fx.whatsapp.is_none());
+    let r = t
+        .http
+        .get(format!("{}/api/get/devices", empty.url()))
+        .query(&[("secret", fx.secrets.full.as_str())])
+        .send()
+        .await
+        .expect("req");
+    let v = common::envelope(r).await;
+    expect(&v, 200, "Android Devices");
+    assert_eq!(v["data"], json!([]));
+}
+
+#[tokio::test]
+async fn auto_progress_moves_messages_and_links_in_real_time() {
+    let sim = messagepro_sim::Simulator::builder()
+        .seed(3)
+        .pace(messagepro_sim::Pace {
+            pickup_secs: 0,
+            report_secs: 0,
+            fail_rate: 0.0,
+        })
+        .start("127.0.0.1:0")
+        .await
+        .expect("start");
+    let fx = sim.fixture();
+    let http = reqwest::Client::new();
+    let d = fx.devices.clone().expect("devices");
+    let p = [
+        ("secret", fx.secrets.full.as_str()),
+        ("mode", "devices"),
+        ("phone", "+224621234567"),
+        ("message", "auto"),
+        ("device", d.online.unique.as_str()),
+    ];
+    let v = common::envelope(
+        http.post(format!("{}/api/send/sms", sim.url()))
+            .form(&p)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    expect(&v, 200, "Message has been queued for sending!");
+    let link = common::envelope(
+        http.post(format!("{}/api/create/wa.link", sim.url()))
+            .form(&[("secret", fx.secrets.full.as_str()), ("sid", "1")])
+            .send()
+            .await
+            .expect("link"),
+    )
+    .await;
+    let info = link["data"]["infolink"]
+        .as_str()
+        .expect("infolink")
+        .to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let (mut sent, mut linked) = (false, false);
+    while std::time::Instant::now() < deadline && !(sent && linked) {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        sent = sim
+            .ledger()
+            .iter()
+            .any(|l| l.text == "auto" && l.status == 3);
+        linked =
+            common::envelope(http.get(&info).send().await.expect("info")).await["status"] == 200;
+    }
+    assert!(sent, "auto progress must report the SMS sent");
+    assert!(linked, "auto progress must scan the QR token");
+}
