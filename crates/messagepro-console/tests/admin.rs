@@ -1,0 +1,264 @@
+//! The admin pages: users (create with a generated password, change role, disable, reset
+//! password), roles (create with any permission set) and the audit log with filters.
+
+mod helpers;
+
+use helpers::{TestApp, csrf_in, new_client, spawn_app};
+use messagepro_store::{AuditFilter, Page};
+
+fn password_on(page: &str) -> String {
+    let re = regex_lite::Regex::new(r#"<code class="secret">([^<]+)</code>"#).unwrap();
+    re.captures(page).expect("password shown")[1].to_owned()
+}
+
+#[tokio::test]
+async fn an_admin_creates_a_user_who_can_then_log_in() {
+    let app = spawn_app().await;
+    app.login_as("admin").await;
+    let role = app.store.role_by_name("operateur").await.unwrap().unwrap();
+    let r = app
+        .post(
+            "/admin/users/new",
+            &[
+                ("username", "Mariama.Bah"),
+                ("role", &role.id.to_string()),
+                ("password", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let pw = password_on(&r.text().await.unwrap());
+    assert_eq!(pw.len(), 16);
+    let u = app
+        .store
+        .user_by_username("mariama.bah")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(u.role_name, "operateur");
+
+    let mariama = TestApp::with_client(&app, new_client());
+    assert_eq!(mariama.login("mariama.bah", &pw).await.status(), 303);
+    assert_eq!(mariama.get("/messaging/sms/send").await.status(), 200);
+
+    // duplicates and bad names are refused with a message
+    let dup = app
+        .post(
+            "/admin/users/new",
+            &[
+                ("username", "mariama.bah"),
+                ("role", &role.id.to_string()),
+                ("password", ""),
+            ],
+        )
+        .await;
+    assert_eq!(dup.status(), 422);
+    assert!(dup.text().await.unwrap().contains("existe déjà"));
+    let bad = app
+        .post(
+            "/admin/users/new",
+            &[
+                ("username", "x"),
+                ("role", &role.id.to_string()),
+                ("password", ""),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    let short = app
+        .post(
+            "/admin/users/new",
+            &[
+                ("username", "short.pw"),
+                ("role", &role.id.to_string()),
+                ("password", "abc"),
+            ],
+        )
+        .await;
+    assert_eq!(short.status(), 422);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn role_changes_disabling_and_password_resets_take_effect_and_are_audited() {
+    let app = spawn_app().await;
+    let admin = app.login_as("admin").await;
+    let target = app.create_user("lecteur").await;
+    let other = TestApp::with_client(&app, new_client());
+    assert_eq!(
+        other
+            .login(&target.username, &target.password)
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(other.get("/messaging/sms/send").await.status(), 403);
+
+    let sup = app
+        .store
+        .role_by_name("superviseur")
+        .await
+        .unwrap()
+        .unwrap();
+    let r = app
+        .post(
+            &format!("/admin/users/{}/role", target.id),
+            &[("role", &sup.id.to_string())],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        other.get("/messaging/sms/send").await.status(),
+        200,
+        "new role applies at once"
+    );
+
+    let r = app
+        .post(&format!("/admin/users/{}/disable", target.id), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        other.get("/messaging/").await.status(),
+        303,
+        "disabled: session over"
+    );
+    assert_eq!(
+        other
+            .login(&target.username, &target.password)
+            .await
+            .status(),
+        401
+    );
+    app.post(&format!("/admin/users/{}/enable", target.id), &[])
+        .await;
+
+    let r = app
+        .post(&format!("/admin/users/{}/password", target.id), &[])
+        .await;
+    let new_pw = password_on(&r.text().await.unwrap());
+    assert_eq!(
+        other
+            .login(&target.username, &target.password)
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(other.login(&target.username, &new_pw).await.status(), 303);
+
+    // an admin cannot lock themselves out
+    let me = app
+        .post(&format!("/admin/users/{}/disable", admin.id), &[])
+        .await;
+    assert_eq!(me.status(), 400);
+
+    let entries = app
+        .store
+        .list_audit(&AuditFilter::default(), Page::first(100))
+        .await
+        .unwrap();
+    for action in [
+        "user.set_role",
+        "user.disable",
+        "user.enable",
+        "user.reset_password",
+        "auth.login",
+    ] {
+        assert!(
+            entries.iter().any(|e| e.action == action),
+            "{action} audited"
+        );
+    }
+    let set_role = entries
+        .iter()
+        .find(|e| e.action == "user.set_role")
+        .unwrap();
+    assert_eq!(set_role.username.as_deref(), Some(admin.username.as_str()));
+    assert_eq!(set_role.target.as_deref(), Some(target.username.as_str()));
+    assert_eq!(set_role.detail.as_deref(), Some("lecteur -> superviseur"));
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_admin_creates_a_custom_role_with_any_permissions() {
+    let app = spawn_app().await;
+    app.login_as("admin").await;
+    let r = app
+        .post(
+            "/admin/roles/new",
+            &[
+                ("name", "standard-otp"),
+                ("description", "Accueil"),
+                ("permission", "messaging.send_otp"),
+                ("permission", "messaging.read"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let role = app
+        .store
+        .role_by_name("standard-otp")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(role.permissions, ["messaging.read", "messaging.send_otp"]);
+    let page = app.get("/admin/roles").await.text().await.unwrap();
+    assert!(page.contains("standard-otp"));
+    let bad = app
+        .post(
+            "/admin/roles/new",
+            &[("name", "x2"), ("permission", "messaging.read")],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    let unknown = app
+        .post(
+            "/admin/roles/new",
+            &[("name", "weird"), ("permission", "root.everything")],
+        )
+        .await;
+    assert_eq!(unknown.status(), 400);
+    assert!(app.store.role_by_name("weird").await.unwrap().is_none());
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_audit_page_filters_and_paginates() {
+    let app = spawn_app().await;
+    app.login_as("admin").await;
+    for _ in 0..3 {
+        let probe = TestApp::with_client(&app, new_client());
+        let _ = probe.login("ghost-user", "wrong-password").await;
+    }
+    let page = app.get("/admin/audit?action=auth.login_failed").await;
+    assert_eq!(page.status(), 200);
+    let body = page.text().await.unwrap();
+    assert_eq!(body.matches("<code>auth.login_failed</code>").count(), 3);
+    assert!(!body.contains("<code>auth.login</code>"));
+    assert!(body.contains("3 entrées"));
+    let none = app
+        .get("/admin/audit?outcome=success&from=2000-01-01&to=2000-01-02")
+        .await;
+    assert!(none.text().await.unwrap().contains("0 entrées"));
+    assert!(
+        csrf_in(&body).is_some(),
+        "the page carries the CSRF token for its forms"
+    );
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_language_switch_is_remembered_for_the_user() {
+    let app = spawn_app().await;
+    let u = app.login_as("lecteur").await;
+    let fr = app.get("/messaging/").await.text().await.unwrap();
+    assert!(fr.contains("Tableau de bord"));
+    let r = app
+        .post("/language", &[("lang", "en"), ("next", "/messaging/")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let en = app.get("/messaging/").await.text().await.unwrap();
+    assert!(en.contains("Dashboard") && en.contains("lang=\"en\""));
+    let stored = app.store.user_by_id(u.id).await.unwrap().unwrap();
+    assert_eq!(stored.language.as_deref(), Some("en"));
+    app.cleanup().await;
+}
