@@ -1122,3 +1122,60 @@ async fn auto_progress_moves_messages_and_links_in_real_time() {
     assert!(sent, "auto progress must report the SMS sent");
     assert!(linked, "auto progress must scan the QR token");
 }
+
+#[tokio::test]
+async fn uploads_payloads_and_listing_quirks() {
+    let t = sim().await;
+    // Multipart media upload: served from the site, kind from the extension.
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in t.pairs(&json!({ "secret": "{full}", "account": "{wa}", "recipient": "+224621234567", "message": "Photo", "type": "media" })) {
+        form = form.text(k, v);
+    }
+    form = form.part(
+        "media_file",
+        reqwest::multipart::Part::bytes(vec![0xff; 64]).file_name("promo.JPG"),
+    );
+    let r = t
+        .http
+        .post(t.url("/api/send/whatsapp"))
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    expect(
+        &common::envelope(r).await,
+        200,
+        "WhatsApp chat has been queued for sending!",
+    );
+    let p = t.list("/api/get/wa.pending").await;
+    let att = p[0]["attachment"].as_str().expect("attachment");
+    assert!(
+        att.starts_with(&format!("{}/uploads/whatsapp/", t.sim.url())) && att.ends_with(".jpg"),
+        "{att}"
+    );
+    assert_eq!(p[0]["message"], "Photo");
+    // Audio drops the text (caption false → message null, no attachment).
+    expect(&t.api("/api/send/whatsapp", json!({ "account": "{wa}", "recipient": "+224621234567", "message": "son", "type": "media", "media_url": "https://cdn.example/a.mp3", "media_type": "audio" })).await, 200, "WhatsApp chat has been queued for sending!");
+    let p = t.list("/api/get/wa.pending").await;
+    assert_eq!(
+        (p[0]["message"].clone(), p[0]["attachment"].clone()),
+        (Value::Null, json!(false))
+    );
+    // notification_packages: blank lines removed; a leading blank line turns it into an object.
+    t.ctl("/_sim/platform", json!({ "devices": { "1": { "packages": ["", "com.whatsapp", " "] }, "2": { "packages": ["com.a", "", "com.b"] } } })).await;
+    let d = t.list("/api/get/devices").await;
+    let online = d.iter().find(|x| x["id"] == 1).expect("online");
+    assert_eq!(
+        online["notification_packages"],
+        json!({ "1": "com.whatsapp" })
+    );
+    let offline = d.iter().find(|x| x["id"] == 2).expect("offline");
+    assert_eq!(
+        offline["notification_packages"],
+        json!({ "0": "com.a", "2": "com.b" })
+    );
+    // OTP coerces a non-numeric SIM silently (PHP int cast): "2nd" → 2.
+    let v = t.api("/api/send/otp", json!({ "type": "sms", "mode": "devices", "device": "{online}", "phone": "+224621234567", "message": "{{otp}}", "sim": "2nd" })).await;
+    expect(&v, 200, "OTP has been sent!");
+    assert_eq!(t.list("/api/get/sms.pending").await[0]["sim"], 2);
+}

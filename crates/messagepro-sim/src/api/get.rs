@@ -182,7 +182,7 @@ pub fn dispatch(c: &mut Ctx<'_>, action: &str) -> Out {
                         "version": android_name(d.version), "random_send": d.random_send, "random_min": d.random_min,
                         "random_max": d.random_max, "limit_status": d.limit_status, "limit_interval": d.limit_interval,
                         "limit_number": d.limit_number,
-                        "notification_packages": d.packages.iter().filter(|p| !p.trim().is_empty()).collect::<Vec<_>>(),
+                        "notification_packages": packages_json(&d.packages),
                         "partner": d.partner, "partner_sim": d.partner_sim, "partner_priority": d.partner_priority,
                         "partner_country": d.partner_country.to_ascii_uppercase(), "partner_rate": d.partner_rate,
                         "partner_currency": d.partner_currency, "created": d.created })
@@ -228,6 +228,25 @@ pub fn money(v: f64) -> String {
         "0".into()
     } else {
         s.to_string()
+    }
+}
+
+/// Blank lines removed with their indexes kept (PHP `array_filter`): a JSON array when the kept
+/// indexes are still 0..n, otherwise an object with numeric keys.
+fn packages_json(lines: &[String]) -> Value {
+    let kept: Vec<(usize, &String)> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.trim().is_empty())
+        .collect();
+    if kept.iter().enumerate().all(|(i, (k, _))| i == *k) {
+        Value::Array(kept.into_iter().map(|(_, p)| json!(p)).collect())
+    } else {
+        Value::Object(
+            kept.into_iter()
+                .map(|(k, p)| (k.to_string(), json!(p)))
+                .collect(),
+        )
     }
 }
 

@@ -127,6 +127,18 @@ fn pipeline(
     text::spintax(&s, &mut st.rng)
 }
 
+/// PHP's `(int)` cast: leading sign and digits, anything else ignored (`"2abc"` → 2, `"x"` → 0).
+fn php_int(v: &str) -> i64 {
+    let t = v.trim_start();
+    let (neg, rest) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let n = digits.parse::<i64>().unwrap_or(0);
+    if neg { -n } else { n }
+}
+
 /// `sim` / `priority` normalisation: `< 2` → 1 else 2.
 fn one_or_two(v: i64) -> u8 {
     if v < 2 { 1 } else { 2 }
@@ -1028,10 +1040,7 @@ fn otp(c: &mut Ctx<'_>) -> Out {
                         return bail(403, SEND_LIMIT);
                     }
                     let did = own_device(c, &unique)?;
-                    let sim =
-                        c.p.get("sim")
-                            .map(|v| v.parse::<i64>().unwrap_or(0))
-                            .unwrap_or(1);
+                    let sim = c.p.get("sim").map(php_int).unwrap_or(1);
                     let text = pipeline(c.st, c.user, &substituted, None, true, None);
                     let mut row = sms_row(c, &parsed.e164, text);
                     row.did = did;
