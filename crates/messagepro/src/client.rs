@@ -374,7 +374,10 @@ impl Client {
                     }
                     Err(e) if e.is_retryable_read() && attempt < attempts => {
                         let delay = self.inner.retry_backoff * 2u32.saturating_pow(attempt - 1);
-                        tracing::warn!(attempt, ?delay, error = %e, "read failed, retrying");
+                        let cause = std::error::Error::source(&e)
+                            .map(ToString::to_string)
+                            .unwrap_or_default();
+                        tracing::info!(attempt, ?delay, error = %e, %cause, "read failed, retrying");
                         tokio::time::sleep(delay).await;
                     }
                     Err(e) => {

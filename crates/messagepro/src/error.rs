@@ -98,7 +98,8 @@ pub enum Error {
     #[error("Message Pro refused the request: {0}")]
     Other(PlatformError),
     /// The request could not be sent or the answer could not be read.
-    #[error("could not reach Message Pro: {source}")]
+    /// (`Display` does not repeat the source: print the chain, e.g. anyhow's `{:#}`.)
+    #[error("could not reach Message Pro")]
     Transport {
         /// The underlying error, with its URL removed (it would contain the secret).
         #[source]

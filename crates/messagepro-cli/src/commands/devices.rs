@@ -1,12 +1,38 @@
-//! `messagepro devices` — not built yet (placeholder so the command tree compiles).
+//! `messagepro devices` — the account's Android devices (the `--device` ids of the send
+//! commands).
 
 use std::process::ExitCode;
 
 use crate::cli::Globals;
+use crate::commands::client;
+use crate::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
-pub async fn run(_args: Args, _g: &Globals) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`messagepro devices` is not implemented yet")
+pub async fn run(_args: Args, g: &Globals) -> anyhow::Result<ExitCode> {
+    let client = client::build(g)?;
+    let rows = client.all_devices().await?;
+    if g.json {
+        output::json(&rows)?;
+    } else {
+        let t: Vec<Vec<String>> = rows
+            .iter()
+            .map(|d| {
+                vec![
+                    d.id.to_string(),
+                    d.unique.clone(),
+                    output::cell(&d.name, 30),
+                    d.version.clone(),
+                    if d.online { "online" } else { "offline" }.to_owned(),
+                    if d.partner { "yes" } else { "no" }.to_owned(),
+                ]
+            })
+            .collect();
+        output::table(
+            &["ID", "UNIQUE", "NAME", "ANDROID", "STATUS", "PARTNER"],
+            &t,
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 //! `async fn run(args, &Globals) -> anyhow::Result<ExitCode>`; this file only dispatches.
 
 pub mod account;
+pub mod client;
 pub mod config;
 pub mod contacts;
 pub mod demo;

@@ -1,12 +1,279 @@
-//! `messagepro sms` — not built yet (placeholder so the command tree compiles).
+//! `messagepro sms send|bulk|sent|received|pending` — send SMS through Message Pro and list them.
+//!
+//! The route is chosen with exactly one of `--device ID [--sim N] [--priority]` (own Android
+//! phone) or `--gateway ID` (credits: an integer is a gateway id, anything else a partner
+//! device's unique id) — a clap group makes any other combination a usage error. Phone numbers
+//! may be typed in local form; they are read with the default country (GN unless
+//! `MESSAGEPRO_DEFAULT_COUNTRY` says otherwise) and always sent as E.164.
 
 use std::process::ExitCode;
 
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use messagepro::{Gateway, Recipients, SendBulkSms, SendSms, Sim, SmsRoute, sms::analyze};
+
 use crate::cli::Globals;
+use crate::commands::client;
+use crate::output;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
 
-pub async fn run(_args: Args, _g: &Globals) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`messagepro sms` is not implemented yet")
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Send one SMS.
+    Send(SendArgs),
+    /// Send a campaign to numbers and/or contact groups.
+    Bulk(BulkArgs),
+    /// List sent and failed SMS (all pages).
+    Sent,
+    /// List received SMS (all pages).
+    Received,
+    /// List SMS waiting for the handset (all pages).
+    Pending,
+}
+
+/// Own device or credits: exactly one of `--device` / `--gateway`.
+#[derive(Debug, clap::Args)]
+pub struct RouteArgs {
+    #[command(flatten)]
+    choice: RouteChoice,
+    /// SIM slot of the device (1 or 2).
+    #[arg(long, requires = "device", value_parser = clap::value_parser!(u8).range(1..=2))]
+    sim: Option<u8>,
+    /// Ask the device to send with priority (`priority=1`).
+    #[arg(long, requires = "device")]
+    priority: bool,
+}
+
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+struct RouteChoice {
+    /// Unique id of one of your Android devices (see `messagepro devices`).
+    #[arg(long)]
+    device: Option<String>,
+    /// Paid route: gateway id (integer) or partner device unique id (see `messagepro rates`).
+    #[arg(long)]
+    gateway: Option<String>,
+}
+
+impl RouteArgs {
+    pub fn route(&self) -> SmsRoute {
+        match (&self.choice.device, &self.choice.gateway) {
+            (Some(device), _) => SmsRoute::Devices {
+                device: device.clone(),
+                sim: Sim::from_number(i64::from(self.sim.unwrap_or(1))),
+                priority: self.priority,
+            },
+            (None, Some(g)) => SmsRoute::credits(Gateway::parse(g)),
+            // clap's required group guarantees one of the two.
+            (None, None) => unreachable!("clap requires --device or --gateway"),
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct SendArgs {
+    /// Recipient, local (621 23 45 67) or international (+224…).
+    #[arg(long)]
+    phone: String,
+    /// Text of the message.
+    #[arg(long)]
+    message: String,
+    #[command(flatten)]
+    route: RouteArgs,
+    /// Shorten links with this shortener id.
+    #[arg(long)]
+    shortener: Option<u64>,
+}
+
+/// Recipient options shared by `sms bulk` and `whatsapp bulk`.
+#[derive(Debug, clap::Args)]
+pub struct RecipientArgs {
+    /// Comma-separated phone numbers.
+    #[arg(long, value_delimiter = ',')]
+    numbers: Vec<String>,
+    /// File with one phone number per line (blank lines and `#` comments ignored).
+    #[arg(long)]
+    numbers_file: Option<std::path::PathBuf>,
+    /// Comma-separated contact group ids.
+    #[arg(long)]
+    groups: Option<String>,
+}
+
+impl RecipientArgs {
+    /// Reads and parses every recipient, with a progress bar on a terminal.
+    pub fn recipients(
+        &self,
+        client: &messagepro::Client,
+        json: bool,
+    ) -> anyhow::Result<Recipients> {
+        let mut inputs: Vec<String> = self.numbers.clone();
+        if let Some(path) = &self.numbers_file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                anyhow::anyhow!("cannot read the numbers file {}: {e}", path.display())
+            })?;
+            inputs.extend(text.lines().map(str::to_owned));
+        }
+        let bar = progress(inputs.len() as u64, json, "checking numbers");
+        let phones = client::phones(client, inputs.iter().map(String::as_str), || bar.inc(1))?;
+        bar.finish_and_clear();
+        let groups = match &self.groups {
+            Some(g) => client::group_ids(g)?,
+            None => Vec::new(),
+        };
+        Ok(Recipients::new(phones, groups)?)
+    }
+}
+
+/// A progress bar on stderr, hidden unless stdout is a terminal and `--json` is off.
+pub fn progress(len: u64, json: bool, what: &'static str) -> ProgressBar {
+    if !output::interactive(json) {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what);
+    bar
+}
+
+/// A spinner on stderr with the same visibility rule.
+pub fn spinner(json: bool, what: &'static str) -> ProgressBar {
+    if !output::interactive(json) {
+        return ProgressBar::hidden();
+    }
+    let s = ProgressBar::new_spinner();
+    s.set_message(what);
+    s.enable_steady_tick(std::time::Duration::from_millis(100));
+    s
+}
+
+#[derive(Debug, clap::Args)]
+struct BulkArgs {
+    /// Campaign name.
+    #[arg(long, default_value = "messagepro-cli")]
+    campaign: String,
+    /// Text (shortcodes such as {{contact.name}} allowed).
+    #[arg(long)]
+    message: String,
+    #[command(flatten)]
+    to: RecipientArgs,
+    #[command(flatten)]
+    route: RouteArgs,
+    /// Shorten links with this shortener id.
+    #[arg(long)]
+    shortener: Option<u64>,
+}
+
+pub async fn run(args: Args, g: &Globals) -> anyhow::Result<ExitCode> {
+    let client = client::build(g)?;
+    match args.command {
+        Command::Send(a) => {
+            let phone = client.parse_phone(&a.phone)?;
+            let mut req = SendSms::new(phone, a.message, a.route.route());
+            req.shortener = a.shortener;
+            let receipt = client.send_sms(&req).await?;
+            if g.json {
+                output::json(&receipt)?;
+            } else {
+                let info = analyze(&req.message);
+                output::line(format!(
+                    "{} ({} → {}, {} segment(s), {:?})",
+                    receipt.message,
+                    req.phone,
+                    receipt
+                        .message_id
+                        .map_or_else(|| "no id returned".to_owned(), |id| format!("id {id}")),
+                    info.segments,
+                    info.encoding
+                ))?;
+            }
+        }
+        Command::Bulk(a) => {
+            let recipients = a.to.recipients(&client, g.json)?;
+            let count = recipients.phone_numbers().len();
+            let mut req = SendBulkSms::new(a.campaign, a.message, recipients, a.route.route());
+            req.shortener = a.shortener;
+            let s = spinner(g.json, "sending campaign");
+            let ack = client.send_bulk_sms(&req).await;
+            s.finish_and_clear();
+            let ack = ack?;
+            if g.json {
+                output::json(&ack)?;
+            } else {
+                output::line(format!(
+                    "{} ({count} number(s), {} group(s))",
+                    ack.message,
+                    req.recipients.group_ids().len()
+                ))?;
+            }
+        }
+        Command::Sent => {
+            let rows = client.all_sent_messages().await?;
+            if g.json {
+                output::json(&rows)?;
+            } else {
+                let table: Vec<Vec<String>> = rows
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.id.to_string(),
+                            output::time(r.created),
+                            r.recipient.clone(),
+                            format!("{:?}", r.status).to_lowercase(),
+                            r.status_code.clone(),
+                            output::cell(&r.message, 50),
+                        ]
+                    })
+                    .collect();
+                output::table(&["ID", "TIME", "TO", "STATUS", "CODE", "MESSAGE"], &table)?;
+            }
+        }
+        Command::Pending => {
+            let rows = client.all_pending_messages().await?;
+            if g.json {
+                output::json(&rows)?;
+            } else {
+                let table: Vec<Vec<String>> = rows
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.id.to_string(),
+                            output::time(r.created),
+                            r.recipient.clone(),
+                            r.sender.clone(),
+                            output::cell(&r.message, 50),
+                        ]
+                    })
+                    .collect();
+                output::table(&["ID", "TIME", "TO", "SENDER", "MESSAGE"], &table)?;
+            }
+        }
+        Command::Received => {
+            let rows = client.all_received_messages().await?;
+            if g.json {
+                output::json(&rows)?;
+            } else {
+                let table: Vec<Vec<String>> = rows
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.id.to_string(),
+                            output::time(r.created),
+                            r.sender.clone(),
+                            r.device.clone(),
+                            output::cell(&r.message, 50),
+                        ]
+                    })
+                    .collect();
+                output::table(&["ID", "TIME", "FROM", "DEVICE", "MESSAGE"], &table)?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
