@@ -247,3 +247,31 @@ fn platform_errors_become_sentences_in_both_languages() {
         "{fr}"
     );
 }
+
+#[tokio::test]
+async fn a_whatsapp_chat_is_reconciled_from_the_chat_lists() {
+    let app = spawn_app_with_sim().await;
+    let u = user(&app, &[Permission::SendWhatsapp]).await;
+    let account = app.fixture().whatsapp.unwrap().connected.unique;
+    let req = SendRequest {
+        channel: SendChannel::WhatsApp {
+            account,
+            content: messagepro::WaContent::Text("Salut".into()),
+            priority: false,
+        },
+        recipient: phone("621234567"),
+        text: "Salut".into(),
+        campaign: None,
+    };
+    let out = app.state.sender().submit(&u, req).await.unwrap();
+    assert_eq!(out.status, MessageStatus::Pending);
+    assert_eq!(app.sync().await.updated, 0, "still pending on the platform");
+    assert!(
+        messages(&app).await[0].platform_id.is_some(),
+        "matched in the pending list"
+    );
+    app.sim.process_queue();
+    assert_eq!(app.sync().await.updated, 1);
+    assert_eq!(messages(&app).await[0].status, MessageStatus::Sent);
+    app.cleanup().await;
+}

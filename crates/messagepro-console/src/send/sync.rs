@@ -13,7 +13,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use messagepro::{SentSms, SmsStatus};
+use messagepro::{ChatStatus, SmsStatus};
 use messagepro_store::{
     CampaignStatus, Channel, Message, MessageFilter, MessageStatus, Page, Store,
 };
@@ -86,99 +86,161 @@ fn text_matches(local: &Message, platform: &str) -> bool {
     local.text == platform
 }
 
-/// One platform row, from either list.
-struct Remote<'a> {
+/// One platform row, from a sent or a pending list.
+struct Remote {
     id: String,
-    recipient: &'a str,
-    text: &'a str,
-    /// `None`: still pending on the platform.
-    done: Option<&'a SentSms>,
+    recipient: String,
+    text: String,
+    /// `None`: still pending on the platform; else the final status and the handset code.
+    done: Option<(MessageStatus, String)>,
+}
+
+/// Whether a local row went out as a WhatsApp chat (its platform rows are in the chat lists).
+fn is_chat(m: &Message) -> bool {
+    m.channel == Channel::Whatsapp
+        || serde_json::from_str::<serde_json::Value>(&m.route)
+            .ok()
+            .and_then(|v| {
+                v.get("mode")
+                    .and_then(|x| x.as_str())
+                    .map(|x| x == "whatsapp")
+            })
+            .unwrap_or(false)
 }
 
 async fn waiting_rows(store: &Store) -> anyhow::Result<Vec<Message>> {
     let mut rows = Vec::new();
     for status in [MessageStatus::Pending, MessageStatus::Unknown] {
-        for channel in [Channel::Sms, Channel::Otp] {
-            let f = MessageFilter {
-                channel: Some(channel),
-                status: Some(status),
-                ..Default::default()
-            };
-            rows.extend(store.list_messages(&f, Page::first(MAX_ROWS)).await?);
-        }
+        let f = MessageFilter {
+            status: Some(status),
+            ..Default::default()
+        };
+        rows.extend(store.list_messages(&f, Page::first(MAX_ROWS)).await?);
     }
     rows.sort_by_key(|m| m.id);
     Ok(rows)
 }
 
-/// One reconciliation pass.
-pub async fn sync_once(state: &AppState) -> anyhow::Result<SyncReport> {
-    let store = &state.store;
-    let rows = waiting_rows(store).await?;
-    if rows.is_empty() {
-        return Ok(SyncReport::default());
-    }
-    let api = &state.api;
+/// Every SMS row of the platform, sent and pending, oldest id first.
+async fn sms_rows(api: &messagepro::Client) -> anyhow::Result<Vec<Remote>> {
     let pending = api.all_pending_messages().await?;
     let sent = api.all_sent_messages().await?;
-
-    let mut remote: Vec<Remote<'_>> = sent
-        .iter()
-        .map(|s| Remote {
-            id: s.id.to_string(),
-            recipient: &s.recipient,
-            text: &s.message,
-            done: Some(s),
+    let mut out: Vec<Remote> = sent
+        .into_iter()
+        .filter_map(|s| {
+            let status = match s.status {
+                SmsStatus::Sent => MessageStatus::Sent,
+                SmsStatus::Failed => MessageStatus::Failed,
+                _ => return None,
+            };
+            Some(Remote {
+                id: s.id.to_string(),
+                recipient: s.recipient,
+                text: s.message,
+                done: Some((status, s.status_code)),
+            })
         })
-        .chain(pending.iter().map(|p| Remote {
+        .chain(pending.into_iter().map(|p| Remote {
             id: p.id.to_string(),
-            recipient: &p.recipient,
-            text: &p.message,
+            recipient: p.recipient,
+            text: p.message,
             done: None,
         }))
         .collect();
-    remote.sort_by_key(|r| r.id.parse::<u64>().unwrap_or(u64::MAX));
+    out.sort_by_key(|r| r.id.parse::<u64>().unwrap_or(u64::MAX));
+    Ok(out)
+}
 
-    // platform ids already owned by a local row (any status), so a row is never matched twice
-    let oldest = rows.iter().map(|m| m.created_ms).min().unwrap_or(0);
-    let mut claimed: HashSet<String> = HashSet::new();
-    for channel in [Channel::Sms, Channel::Otp] {
-        let f = MessageFilter {
-            channel: Some(channel),
-            from_ms: Some(oldest - 86_400_000),
-            ..Default::default()
-        };
-        for m in store.list_messages(&f, Page::first(MAX_ROWS * 4)).await? {
-            if let Some(p) = m.platform_id {
-                claimed.insert(p);
-            }
-        }
+/// Every WhatsApp chat of the platform, sent and pending, oldest id first.
+async fn chat_rows(api: &messagepro::Client) -> anyhow::Result<Vec<Remote>> {
+    let pending = messagepro::fetch_all(messagepro::DEFAULT_FETCH_ALL_LIMIT, |p| {
+        api.get_pending_chats(p)
+    })
+    .await?;
+    let sent = api.all_sent_chats().await?;
+    let mut out: Vec<Remote> = sent
+        .into_iter()
+        .filter_map(|s| {
+            let status = match s.status {
+                ChatStatus::Sent => MessageStatus::Sent,
+                ChatStatus::Failed => MessageStatus::Failed,
+                _ => return None,
+            };
+            Some(Remote {
+                id: s.id.to_string(),
+                recipient: s.recipient,
+                text: s.message.unwrap_or_default(),
+                done: Some((status, String::new())),
+            })
+        })
+        .chain(pending.into_iter().map(|p| Remote {
+            id: p.id.to_string(),
+            recipient: p.recipient,
+            text: p.message.unwrap_or_default(),
+            done: None,
+        }))
+        .collect();
+    out.sort_by_key(|r| r.id.parse::<u64>().unwrap_or(u64::MAX));
+    Ok(out)
+}
+
+/// One reconciliation pass (SMS lists for SMS and SMS OTP rows, chat lists for WhatsApp rows).
+pub async fn sync_once(state: &AppState) -> anyhow::Result<SyncReport> {
+    let rows = waiting_rows(&state.store).await?;
+    let (chats, sms): (Vec<Message>, Vec<Message>) = rows.into_iter().partition(is_chat);
+    let mut report = SyncReport::default();
+    let mut touched = HashSet::new();
+    if !sms.is_empty() {
+        let remote = sms_rows(&state.api).await?;
+        reconcile(state, &sms, &remote, false, &mut report, &mut touched).await?;
     }
+    if !chats.is_empty() {
+        let remote = chat_rows(&state.api).await?;
+        reconcile(state, &chats, &remote, true, &mut report, &mut touched).await?;
+    }
+    finish_campaigns(&state.store, touched, state.clock.now_ms()).await?;
+    Ok(report)
+}
+
+/// Matches `rows` (all SMS-list rows or all chat-list rows) to `remote` and records changes.
+async fn reconcile(
+    state: &AppState,
+    rows: &[Message],
+    remote: &[Remote],
+    chats: bool,
+    report: &mut SyncReport,
+    touched: &mut HashSet<i64>,
+) -> anyhow::Result<()> {
+    let store = &state.store;
+    // platform ids already owned by a local row of the same list (any status): never twice
+    let oldest = rows.iter().map(|m| m.created_ms).min().unwrap_or(0);
+    let f = MessageFilter {
+        from_ms: Some(oldest - 86_400_000),
+        ..Default::default()
+    };
+    let mut claimed: HashSet<String> = store
+        .list_messages(&f, Page::first(MAX_ROWS * 4))
+        .await?
+        .into_iter()
+        .filter(|m| is_chat(m) == chats)
+        .filter_map(|m| m.platform_id)
+        .collect();
 
     let now = state.clock.now_ms();
-    let mut report = SyncReport {
-        checked: rows.len(),
-        updated: 0,
-    };
-    let mut touched_campaigns = HashSet::new();
-    for m in &rows {
+    report.checked += rows.len();
+    for m in rows {
         let found = match &m.platform_id {
             Some(pid) => remote.iter().find(|r| &r.id == pid),
             None => remote.iter().find(|r| {
-                !claimed.contains(&r.id) && r.recipient == m.recipient && text_matches(m, r.text)
+                !claimed.contains(&r.id) && r.recipient == m.recipient && text_matches(m, &r.text)
             }),
         };
         let Some(r) = found else { continue };
         claimed.insert(r.id.clone());
-        let (status, code) = match r.done {
+        let (status, code) = match &r.done {
             None => (MessageStatus::Pending, None),
-            Some(s) => match s.status {
-                SmsStatus::Sent => (MessageStatus::Sent, Some(s.status_code.as_str())),
-                SmsStatus::Failed => (MessageStatus::Failed, Some(s.status_code.as_str())),
-                _ => continue,
-            },
+            Some((s, code)) => (*s, Some(code.as_str()).filter(|c| !c.is_empty())),
         };
-        let code = code.filter(|c| !c.is_empty());
         if status != m.status || m.platform_id.is_none() {
             store
                 .update_message_status(m.id, status, Some(&r.id), code, now)
@@ -187,11 +249,16 @@ pub async fn sync_once(state: &AppState) -> anyhow::Result<SyncReport> {
                 report.updated += 1;
             }
             if let Some(c) = m.campaign_id {
-                touched_campaigns.insert(c);
+                touched.insert(c);
             }
         }
     }
-    for cid in touched_campaigns {
+    Ok(())
+}
+
+/// Marks `done` the campaigns whose rows all have a final status.
+async fn finish_campaigns(store: &Store, touched: HashSet<i64>, now: i64) -> anyhow::Result<()> {
+    for cid in touched {
         let waiting = |s| MessageFilter {
             campaign_id: Some(cid),
             status: Some(s),
@@ -212,7 +279,7 @@ pub async fn sync_once(state: &AppState) -> anyhow::Result<SyncReport> {
                 .await?;
         }
     }
-    Ok(report)
+    Ok(())
 }
 
 #[cfg(test)]
