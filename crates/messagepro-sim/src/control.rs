@@ -117,8 +117,10 @@ pub async fn handle(shared: Arc<Shared>, req: Request) -> Response {
                 }),
         ),
         "inbound/sms" => done((|| {
-            let id = sh.inject_sms(
+            let sim = b.get("sim").and_then(Value::as_u64).unwrap_or(1).min(255) as u8;
+            let id = sh.inject_sms_on(
                 b.get("device").and_then(Value::as_str),
+                sim,
                 s(&b, "from")?,
                 s(&b, "message")?,
             )?;

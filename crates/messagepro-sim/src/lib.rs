@@ -374,10 +374,22 @@ impl Shared {
         }
     }
 
-    /// An inbound SMS on `device` (default: the demo's online device). Returns the row id.
+    /// An inbound SMS on `device` (default: the demo's online device), SIM slot 1. Returns the
+    /// row id.
     pub fn inject_sms(
         &self,
         device: Option<&str>,
+        from: &str,
+        message: &str,
+    ) -> Result<u64, String> {
+        self.inject_sms_on(device, 1, from, message)
+    }
+
+    /// An inbound SMS on `device` and SIM slot `sim` (as the handset reports it).
+    pub fn inject_sms_on(
+        &self,
+        device: Option<&str>,
+        sim: u8,
         from: &str,
         message: &str,
     ) -> Result<u64, String> {
@@ -395,7 +407,7 @@ impl Shared {
                 .map(|(id, _)| *id)
                 .ok_or("no device")?,
         };
-        let (id, hooks) = st.inject_sms(did, from, message, 1)?;
+        let (id, hooks) = st.inject_sms(did, from, message, sim)?;
         drop(st);
         self.deliver(hooks);
         Ok(id)

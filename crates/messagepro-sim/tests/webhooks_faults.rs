@@ -54,13 +54,14 @@ async fn webhooks_for_inbound_sms_whatsapp_and_ussd() {
     let d = t.fx.devices.clone().expect("devices");
     t.ctl(
         "/_sim/inbound/sms",
-        json!({ "device": d.online.unique, "from": "+224655000001", "message": "Bonjour & merci" }),
+        json!({ "device": d.online.unique, "sim": 2, "from": "+224655000001", "message": "Bonjour & merci" }),
     )
     .await;
     let f = next(&mut rx).await;
     assert_eq!(f["secret"], secret);
     assert_eq!(f["type"], "sms");
     assert_eq!(f["data[device]"], d.online.unique);
+    assert_eq!(f["data[sim]"], "2");
     assert_eq!(f["data[phone]"], "+224655000001");
     assert_eq!(f["data[message]"], "Bonjour &amp; merci");
     assert!(
