@@ -243,22 +243,24 @@ async fn the_counter_fragment_tells_gsm7_from_unicode() {
     };
     let e = frag("é").await;
     assert!(
-        e.contains("GSM-7") && e.contains("1 caractères") && e.contains("159 caractères restants"),
+        e.contains("GSM-7")
+            && e.contains("Caractères : 1")
+            && e.contains("Restants dans ce SMS : 159"),
         "{e}"
     );
     // € is in the GSM-7 extension table: still GSM-7 but it takes two units
     let euro = frag("€").await;
     assert!(
-        euro.contains("GSM-7") && euro.contains("158 caractères restants"),
+        euro.contains("GSM-7") && euro.contains("Restants dans ce SMS : 158"),
         "{euro}"
     );
     let ucs = frag("ê").await;
     assert!(
-        ucs.contains("Unicode") && ucs.contains("69 caractères restants"),
+        ucs.contains("Unicode") && ucs.contains("Restants dans ce SMS : 69"),
         "{ucs}"
     );
     let long = frag(&"a".repeat(161)).await;
-    assert!(long.contains("2 SMS"), "{long}");
+    assert!(long.contains("SMS : 2"), "{long}");
     app.cleanup().await;
 }
 

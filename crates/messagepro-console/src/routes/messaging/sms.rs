@@ -1049,7 +1049,7 @@ struct HistoryPage {
     error: Option<String>,
 }
 
-fn route_label(route: &str) -> String {
+fn route_label(route: &str, credits: &str) -> String {
     let v: serde_json::Value = serde_json::from_str(route).unwrap_or_default();
     let s = |k: &str| {
         v.get(k).map(|x| match x {
@@ -1063,7 +1063,7 @@ fn route_label(route: &str) -> String {
             s("device").unwrap_or_default(),
             s("sim").unwrap_or_else(|| "1".into())
         ),
-        Some("credits") => format!("{} {}", "credits", s("gateway").unwrap_or_default()),
+        Some("credits") => format!("{credits} · {}", s("gateway").unwrap_or_default()),
         Some(other) => other.to_owned(),
         None => String::new(),
     }
@@ -1080,7 +1080,7 @@ async fn user_names(ui: &Ui) -> Result<Vec<(i64, String)>, AppError> {
         .collect())
 }
 
-fn rows_of(messages: Vec<Message>, users: &[(i64, String)]) -> Vec<HistoryRow> {
+fn rows_of(messages: Vec<Message>, users: &[(i64, String)], credits: &str) -> Vec<HistoryRow> {
     messages
         .into_iter()
         .map(|m| HistoryRow {
@@ -1089,7 +1089,7 @@ fn rows_of(messages: Vec<Message>, users: &[(i64, String)]) -> Vec<HistoryRow> {
                 .and_then(|id| users.iter().find(|(u, _)| *u == id))
                 .map(|(_, n)| n.clone())
                 .unwrap_or_default(),
-            route: route_label(&m.route),
+            route: route_label(&m.route, credits),
             m,
         })
         .collect()
@@ -1101,7 +1101,12 @@ async fn history(ui: Ui, Query(q): Query<HistoryFilters>) -> Result<Response, Ap
     let (rows, next_before, error, status) = match q.to_filter(&ui.state.settings.default_country) {
         Ok(f) => {
             let (messages, next) = page_of(&ui, &f, q.before).await?;
-            (rows_of(messages, &users), next, None, StatusCode::OK)
+            (
+                rows_of(messages, &users, &ui.t("sms.route.credits_short")),
+                next,
+                None,
+                StatusCode::OK,
+            )
         }
         Err(key) => (
             Vec::new(),
@@ -1161,7 +1166,7 @@ async fn history_csv(ui: Ui, Query(q): Query<HistoryFilters>) -> Result<Response
     ];
     w.write_record(columns)
         .map_err(|e| AppError::Internal(e.into()))?;
-    for r in rows_of(messages, &users) {
+    for r in rows_of(messages, &users, &ui.t("sms.route.credits_short")) {
         let m = &r.m;
         w.write_record([
             m.id.to_string(),
