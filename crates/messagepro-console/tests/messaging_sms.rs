@@ -362,3 +362,117 @@ async fn history_filters_by_status_and_phone_and_exports_csv() {
     assert!(csv.contains("'=cmd"), "formula not neutralised: {csv}");
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_device_campaign_can_be_paused_and_resumed_from_the_list() {
+    let app = spawn_app_with_sim().await;
+    app.login_as("operateur").await;
+    let device = app.online_device();
+    let r = app
+        .post(
+            "/messaging/sms/bulk",
+            &[
+                ("name", "Soldes"),
+                ("message", "Soldes ce week-end"),
+                ("recipients", "+224621234567,+224622112233"),
+                ("mode", "devices"),
+                ("device", &device),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let page = body(app.get("/messaging/sms/bulk").await).await;
+    assert!(
+        page.contains("Soldes") && page.contains("En cours"),
+        "{page}"
+    );
+    let id = app.store.list_campaigns(Page::first(1)).await.unwrap()[0].id;
+    let pause = format!("/messaging/sms/bulk/{id}/pause");
+    assert!(page.contains(&pause), "no pause button");
+
+    assert_eq!(app.post(&pause, &[]).await.status(), 303);
+    let page = body(app.get("/messaging/sms/bulk").await).await;
+    assert!(page.contains("Campagne mise en pause."), "{page}");
+    assert!(
+        page.contains(&format!("/messaging/sms/bulk/{id}/resume")),
+        "no resume button"
+    );
+    // paused on the platform: processing the queue sends nothing
+    app.sim.process_queue();
+    app.sync().await;
+    assert!(
+        all_messages(&app)
+            .await
+            .iter()
+            .all(|m| m.status == MessageStatus::Pending)
+    );
+
+    let resume = format!("/messaging/sms/bulk/{id}/resume");
+    assert_eq!(app.post(&resume, &[]).await.status(), 303);
+    app.sim.process_queue();
+    app.sync().await;
+    assert!(
+        all_messages(&app)
+            .await
+            .iter()
+            .all(|m| m.status == MessageStatus::Sent)
+    );
+    let page = body(app.get("/messaging/sms/bulk").await).await;
+    assert!(page.contains("100 %"), "progress not complete");
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_csv_file_uploaded_by_htmx_is_read_into_the_preview() {
+    let app = spawn_app_with_sim().await;
+    app.login_as("operateur").await;
+    let token = app.csrf().await;
+    let device = app.online_device();
+    let form = reqwest::multipart::Form::new()
+        .text("name", "Import")
+        .text("message", "Bonjour")
+        .text("recipients", "")
+        .text("mode", "devices")
+        .text("device", device)
+        .part(
+            "file",
+            reqwest::multipart::Part::text("nom,telephone\nAwa,621234567\nBah,abc\nCé,622112233\n")
+                .file_name("contacts.csv"),
+        );
+    let r = app
+        .client
+        .post(app.at("/messaging/sms/bulk/preview"))
+        .header("x-csrf-token", token)
+        .header("hx-request", "true")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let b = body(r).await;
+    assert!(b.contains("+224621234567,+224622112233"), "{b}");
+    assert!(
+        b.contains("<td>Fichier</td><td>3</td><td>Bah,abc</td>"),
+        "{b}"
+    );
+    assert!(app.sim.ledger().is_empty());
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn pages_still_render_when_the_platform_fails() {
+    let app = spawn_app_with_sim().await;
+    app.login_as("operateur").await;
+    app.sim.set_faults(messagepro_sim::Faults {
+        fail_rate: 1.0,
+        ..Default::default()
+    });
+    let dash = app.get("/messaging/").await;
+    assert_eq!(dash.status(), 200);
+    assert!(body(dash).await.contains("Message Pro est injoignable"));
+    let send = app.get("/messaging/sms/send").await;
+    assert_eq!(send.status(), 200);
+    assert!(body(send).await.contains("Message Pro est injoignable"));
+    assert_eq!(app.get("/messaging/sms/bulk").await.status(), 200);
+    app.cleanup().await;
+}
