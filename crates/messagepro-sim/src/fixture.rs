@@ -85,10 +85,17 @@ pub const DEMO_USER: u64 = 1;
 /// The partner (other user) id.
 pub const PARTNER_USER: u64 = 2;
 
-#[derive(Clone, Debug, Serialize)]
+/// The two demo secrets (`Debug` redacts them).
+#[derive(Clone, Serialize)]
 pub struct Secrets {
     pub full: String,
     pub restricted: String,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets { full: <redacted>, restricted: <redacted> }")
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -8,7 +8,7 @@ use messagepro_sim::{Faults, Simulator};
 
 use crate::cli::Globals;
 
-#[derive(Debug, clap::Args)]
+#[derive(clap::Args)]
 pub struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8025")]
@@ -40,6 +40,23 @@ pub struct Args {
     /// Do not move messages along in real time (use the `/_sim` control API instead).
     #[arg(long)]
     pub no_auto_progress: bool,
+}
+
+impl std::fmt::Debug for Args {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Args")
+            .field("listen", &self.listen)
+            .field("rng_seed", &self.rng_seed)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("latency_ms", &self.latency_ms)
+            .field("jitter_ms", &self.jitter_ms)
+            .field("fail_rate", &self.fail_rate)
+            .field("hang_rate", &self.hang_rate)
+            .field("reset_rate", &self.reset_rate)
+            .field("drop_after_accept_rate", &self.drop_after_accept_rate)
+            .field("no_auto_progress", &self.no_auto_progress)
+            .finish()
+    }
 }
 
 pub async fn run(args: Args, _g: &Globals) -> anyhow::Result<ExitCode> {
