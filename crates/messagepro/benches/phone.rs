@@ -45,6 +45,23 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // Baseline, same run: rlibphonenumber called directly (parse + is_valid + E.164), so the
+    // ratio shows what the `Phone` wrapper (region lookup, owned strings) costs on top.
+    let regions: Vec<rlibphonenumber::Region> = CORPUS
+        .iter()
+        .map(|(_, r)| rlibphonenumber::Region::from_code(r).unwrap())
+        .collect();
+    g.bench_function("baseline_rlibphonenumber_direct", |b| {
+        b.iter(|| {
+            for ((n, _), r) in CORPUS.iter().zip(&regions) {
+                let p = rlibphonenumber::PHONE_NUMBER_UTIL
+                    .parse(black_box(n), Some(*r))
+                    .unwrap();
+                assert!(p.is_valid());
+                black_box(p.format_as(rlibphonenumber::PhoneNumberFormat::E164));
+            }
+        })
+    });
     g.finish();
     c.bench_function("phone/parse_one_local_gn", |b| {
         b.iter(|| Phone::parse(black_box("621 23 45 67"), "GN").unwrap())

@@ -72,55 +72,62 @@ fn gsm7_septets(c: char) -> Option<usize> {
 /// assert_eq!(a.segments, 1);
 /// ```
 pub fn analyze(text: &str) -> SmsAnalysis {
-    let gsm: Option<Vec<usize>> = text.chars().map(gsm7_septets).collect();
-    let (encoding, costs, single, multi) = match gsm {
-        Some(costs) => (Encoding::Gsm7, costs, 160, 153),
-        None => (
-            Encoding::Ucs2,
-            text.chars().map(char::len_utf16).collect(),
-            70,
-            67,
-        ),
-    };
-    let units: usize = costs.iter().sum();
-    let characters = costs.len();
-    if units == 0 {
-        return SmsAnalysis {
-            encoding,
-            characters,
-            units,
-            segments: 0,
-            per_segment: single,
-            remaining: single,
-        };
-    }
-    if units <= single {
-        return SmsAnalysis {
-            encoding,
-            characters,
-            units,
-            segments: 1,
-            per_segment: single,
-            remaining: single - units,
-        };
-    }
-    let mut segments = 1;
-    let mut used = 0;
-    for cost in costs {
-        if used + cost > multi {
-            segments += 1;
-            used = 0;
+    // One pass decides the alphabet and counts septets; no allocation.
+    let mut septets = 0;
+    let mut gsm = true;
+    for c in text.chars() {
+        match gsm7_septets(c) {
+            Some(n) => septets += n,
+            None => {
+                gsm = false;
+                break;
+            }
         }
-        used += cost;
     }
-    SmsAnalysis {
+    let (encoding, single, multi) = if gsm {
+        (Encoding::Gsm7, 160, 153)
+    } else {
+        (Encoding::Ucs2, 70, 67)
+    };
+    let cost = |c: char| -> usize {
+        if gsm {
+            gsm7_septets(c).unwrap_or(1)
+        } else {
+            c.len_utf16()
+        }
+    };
+    let characters = text.chars().count();
+    let units = if gsm {
+        septets
+    } else {
+        text.encode_utf16().count()
+    };
+    let result = |segments, per_segment, remaining| SmsAnalysis {
         encoding,
         characters,
         units,
         segments,
-        per_segment: multi,
-        remaining: multi - used,
+        per_segment,
+        remaining,
+    };
+    if units == 0 {
+        return result(0, single, single);
     }
+    if units <= single {
+        return result(1, single, single - units);
+    }
+    // Concatenated: fill segments greedily, never splitting an escape or surrogate pair.
+    let mut segments = 1;
+    let mut used = 0;
+    for c in text.chars() {
+        let n = cost(c);
+        if used + n > multi {
+            segments += 1;
+            used = 0;
+        }
+        used += n;
+    }
+    result(segments, multi, multi - used)
 }
 
 #[cfg(test)]
