@@ -134,10 +134,10 @@ impl Settings {
         } else if let Some(b) = f.cookie_secure {
             s.cookie_secure = b;
         }
-        if let Some(v) = pick("MESSAGEPRO_API_SECRET", f.api_secret) {
-            if !v.trim().is_empty() {
-                s.api_secret = Some(SecretString::from(v.trim().to_owned()));
-            }
+        if let Some(v) = pick("MESSAGEPRO_API_SECRET", f.api_secret)
+            && !v.trim().is_empty()
+        {
+            s.api_secret = Some(SecretString::from(v.trim().to_owned()));
         }
         if let Some(v) = pick("MESSAGEPRO_BASE_URL", f.base_url) {
             s.base_url = v.trim_end_matches('/').to_owned();
@@ -228,12 +228,11 @@ pub fn mask_secret(s: &str) -> String {
 
 /// Hides the password of a database URL (`postgres://user:pw@host` → `postgres://user:••••@host`).
 pub fn mask_url(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        if let Some((creds, host)) = rest.rsplit_once('@') {
-            if let Some((user, _pw)) = creds.split_once(':') {
-                return format!("{scheme}://{user}:••••@{host}");
-            }
-        }
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((creds, host)) = rest.rsplit_once('@')
+        && let Some((user, _pw)) = creds.split_once(':')
+    {
+        return format!("{scheme}://{user}:••••@{host}");
     }
     url.to_owned()
 }

@@ -73,25 +73,25 @@ pub async fn attempt(
     let mut keys = vec![ip_key.clone()];
     keys.extend(user_key.clone());
     for key in &keys {
-        if let Some(t) = state.store.throttle_get(key).await? {
-            if let Some(until) = t.locked_until_ms.filter(|u| *u > now) {
-                audit(
-                    state,
-                    None,
-                    "auth.login_blocked",
-                    Some(shown_name.clone()),
-                    Some(ip.to_owned()),
-                    Outcome::Denied,
-                    Some(format!(
-                        "locked key {}",
-                        key.split(':').next().unwrap_or("")
-                    )),
-                )
-                .await;
-                return Ok(LoginOutcome::Locked {
-                    minutes: minutes_left(until, now),
-                });
-            }
+        if let Some(t) = state.store.throttle_get(key).await?
+            && let Some(until) = t.locked_until_ms.filter(|u| *u > now)
+        {
+            audit(
+                state,
+                None,
+                "auth.login_blocked",
+                Some(shown_name.clone()),
+                Some(ip.to_owned()),
+                Outcome::Denied,
+                Some(format!(
+                    "locked key {}",
+                    key.split(':').next().unwrap_or("")
+                )),
+            )
+            .await;
+            return Ok(LoginOutcome::Locked {
+                minutes: minutes_left(until, now),
+            });
         }
     }
 

@@ -43,12 +43,14 @@ pub fn new_client() -> reqwest::Client {
 }
 
 pub async fn spawn_app() -> TestApp {
-    let mut settings = Settings::default();
-    settings.listen = "127.0.0.1:0".parse().unwrap();
-    settings.cookie_secure = false; // plain http in tests
-    settings.api_secret = Some(SecretString::from(SENTINEL_SECRET));
-    // never the real platform from a test: a closed local port fails fast
-    settings.base_url = "http://127.0.0.1:9".into();
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        cookie_secure: false, // plain http in tests
+        api_secret: Some(SecretString::from(SENTINEL_SECRET)),
+        // never the real platform from a test: a closed local port fails fast
+        base_url: "http://127.0.0.1:9".into(),
+        ..Settings::default()
+    };
     let (store, schema, dir) = match std::env::var("MESSAGEPRO_TEST_DATABASE_URL") {
         Ok(url) => {
             let schema = format!("c_{}", uuid::Uuid::new_v4().simple());
