@@ -120,6 +120,9 @@ pub struct Application {
     listener: TcpListener,
     port: u16,
     state: AppState,
+    /// Period of the status sync worker (`None`: not started). Default from
+    /// `MESSAGEPRO_SYNC_SECONDS` (5 s; 0 turns it off).
+    sync_every: Option<std::time::Duration>,
 }
 
 impl Application {
@@ -157,6 +160,7 @@ impl Application {
             listener,
             port,
             state: AppState::new(store, settings, clock)?,
+            sync_every: crate::send::sync::period_from_env(),
         })
     }
 
@@ -173,6 +177,13 @@ impl Application {
             ip.to_string()
         };
         format!("http://{host}:{}", self.port)
+    }
+
+    /// Sets the period of the status sync worker (`None` turns it off: tests call
+    /// `send::sync::sync_once` themselves).
+    pub fn with_sync_every(mut self, every: Option<std::time::Duration>) -> Application {
+        self.sync_every = every;
+        self
     }
 
     pub fn state(&self) -> &AppState {
@@ -192,7 +203,8 @@ impl Application {
                 }
             }
         });
-        let sync = crate::send::sync::period_from_env()
+        let sync = self
+            .sync_every
             .map(|every| crate::send::sync::spawn(self.state.clone(), every));
         let app = router(self.state);
         let result = axum::serve(

@@ -5,7 +5,7 @@ mod helpers;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use helpers::messaging::{SimApp, spawn_app_with_sim};
+use helpers::messaging::{SimApp, spawn_app_with_sim, spawn_app_with_sim_and_sync};
 use messagepro::{OtpChannel, Phone, SmsRoute};
 use messagepro_console::guard::CurrentUser;
 use messagepro_console::send::{
@@ -273,5 +273,28 @@ async fn a_whatsapp_chat_is_reconciled_from_the_chat_lists() {
     app.sim.process_queue();
     assert_eq!(app.sync().await.updated, 1);
     assert_eq!(messages(&app).await[0].status, MessageStatus::Sent);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_background_worker_moves_pending_messages_to_sent() {
+    let app = spawn_app_with_sim_and_sync(Some(std::time::Duration::from_millis(50))).await;
+    let u = user(&app, &[Permission::SendSms]).await;
+    let req = SendRequest::sms(
+        phone("621234567"),
+        "Par le worker",
+        SmsRoute::device(app.online_device()),
+    );
+    app.state.sender().submit(&u, req).await.unwrap();
+    app.sim.process_queue();
+    let mut status = MessageStatus::Pending;
+    for _ in 0..100 {
+        status = messages(&app).await[0].status;
+        if status == MessageStatus::Sent {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, MessageStatus::Sent);
     app.cleanup().await;
 }

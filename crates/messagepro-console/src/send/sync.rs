@@ -18,6 +18,7 @@ use messagepro_store::{
     CampaignStatus, Channel, Message, MessageFilter, MessageStatus, Page, Store,
 };
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::app::AppState;
 
@@ -49,17 +50,19 @@ pub fn spawn(state: AppState, period: Duration) -> JoinHandle<()> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let span = tracing::info_span!("job", name = "status_sync");
-            let _enter = span.enter();
-            match sync_once(&state).await {
-                Ok(r) if r.updated > 0 => tracing::info!(
-                    checked = r.checked,
-                    updated = r.updated,
-                    "statuses reconciled"
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = format!("{e:#}"), "status sync failed"),
-            }
+            let pass = async {
+                match sync_once(&state).await {
+                    Ok(r) if r.updated > 0 => tracing::info!(
+                        checked = r.checked,
+                        updated = r.updated,
+                        "statuses reconciled"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = format!("{e:#}"), "status sync failed"),
+                }
+            };
+            pass.instrument(tracing::info_span!("job", name = "status_sync"))
+                .await;
         }
     })
 }

@@ -58,8 +58,13 @@ impl SimApp {
     }
 }
 
-/// Starts the simulator and a console pointed at it.
+/// Starts the simulator and a console pointed at it (no background sync worker).
 pub async fn spawn_app_with_sim() -> SimApp {
+    spawn_app_with_sim_and_sync(None).await
+}
+
+/// [`spawn_app_with_sim`] with the background sync worker running every `every`.
+pub async fn spawn_app_with_sim_and_sync(every: Option<std::time::Duration>) -> SimApp {
     let sim = Simulator::builder()
         .auto_progress(false)
         .secret(SENTINEL_SECRET.to_owned())
@@ -92,9 +97,11 @@ pub async fn spawn_app_with_sim() -> SimApp {
     store.migrate().await.unwrap();
     settings.database_url = "(test)".into();
     let clock = ManualClock::default();
+    // by default no background sync: tests run `app.sync()` when they want a pass
     let app = Application::build_with_store(settings, store.clone(), Arc::new(clock.clone()))
         .await
-        .unwrap();
+        .unwrap()
+        .with_sync_every(every);
     let url = app.url();
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
