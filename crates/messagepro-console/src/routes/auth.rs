@@ -97,11 +97,10 @@ struct LoginForm {
 #[tracing::instrument(skip_all)]
 async fn login(
     ui: Ui,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let state = ui.state.clone();
-    let ip = peer.ip().to_string();
     let outcome = login::attempt(
         &state,
         &form.username,
@@ -135,6 +134,27 @@ async fn login(
     })?;
     *resp.status_mut() = status;
     Ok(resp)
+}
+
+/// The peer's IP address (the TCP peer: a reverse proxy's address when behind one), or
+/// `unknown` when the server was started without connection info (then all clients share one
+/// per-IP throttle — the per-username throttle still applies).
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+                .unwrap_or_else(|| "unknown".to_owned()),
+        ))
+    }
 }
 
 #[tracing::instrument(skip_all)]
