@@ -197,6 +197,9 @@ impl ClientBuilder {
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
             .user_agent(self.user_agent)
+            // Never follow redirects: the secret is in the query/body and would be re-sent to
+            // (and logged with) the new location, and a redirected POST loses its form.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::InvalidInput(format!("cannot build the HTTP client: {e}")))?;
         Ok(Client {
@@ -471,9 +474,16 @@ impl Client {
     }
 
     fn decode_err(&self, raw: &Raw, e: serde_json::Error) -> Error {
+        let reason = if (300..400).contains(&raw.http_status) {
+            "the server answered with a redirect, which is not followed (it would re-send the \
+             secret); set the base URL to the final address, e.g. https:// instead of http://"
+                .to_owned()
+        } else {
+            format!("not JSON ({e})")
+        };
         Error::Decode {
             http_status: raw.http_status,
-            reason: format!("not JSON ({e})"),
+            reason,
             snippet: self.redact(&String::from_utf8_lossy(&raw.body)),
         }
     }

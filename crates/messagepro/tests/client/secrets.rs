@@ -103,3 +103,30 @@ async fn timeouts_carry_no_url() {
     assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
     check_error(&e);
 }
+
+#[tokio::test]
+async fn redirects_are_not_followed_so_the_secret_is_not_resent() {
+    let (server, client) = setup().await;
+    Mock::given(wiremock::matchers::path("/api/get/credits"))
+        .respond_with(ResponseTemplate::new(301).insert_header(
+            "location",
+            format!("{}/elsewhere/api/get/credits", server.uri()),
+        ))
+        .mount(&server)
+        .await;
+    let e = client.get_credits().await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Decode {
+                http_status: 301,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("redirect"), "{e}");
+    let reqs = server.received_requests().await.unwrap();
+    assert_eq!(reqs.len(), 1, "the Location was not requested");
+    check_error(&e);
+}
