@@ -49,6 +49,7 @@ async fn every_sms_page_and_the_dashboard_render_for_permitted_users_without_lea
         "WhatsApp accounts missing"
     );
     assert!(dash.contains("<svg"), "14-day chart missing");
+    assert!(dash.contains("SMS envoyés"), "subscription usage missing");
     assert!(
         !dash.contains("injoignable"),
         "platform reported unreachable"

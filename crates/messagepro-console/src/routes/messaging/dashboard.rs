@@ -167,7 +167,11 @@ async fn dashboard(ui: Ui) -> Result<Response, AppError> {
             s.usage
                 .iter()
                 .map(|(name, u)| UsageRow {
-                    name: name.clone(),
+                    name: {
+                        let key = format!("dashboard.quota_name.{name}");
+                        let label = ui.t(&key);
+                        if label == key { name.clone() } else { label }
+                    },
                     used: u.used,
                     limit: u.limit,
                     exhausted: u.is_exhausted(),
