@@ -102,8 +102,17 @@ async fn a_local_number_through_the_online_device_is_pending_then_sent_after_the
         )
         .await;
     assert_eq!(r.status(), 303);
-    let page = body(app.get("/messaging/sms/send").await).await;
+    let next = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        next.starts_with("/messaging/sms/send?mode=devices"),
+        "{next}"
+    );
+    let page = body(app.get(&next).await).await;
     assert!(page.contains("+224621234567"), "E.164 not shown back");
+    assert!(
+        page.contains(&format!(r#"<option value="{device}" selected>"#)),
+        "the device of the previous send is not kept"
+    );
 
     let h = history(&app).await;
     assert!(h.contains("+224621234567"));

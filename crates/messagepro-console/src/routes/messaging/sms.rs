@@ -394,13 +394,38 @@ fn cost_for_one(state: &AppState, rates: &Rates, form: &SendForm) -> Option<(Str
 }
 
 #[tracing::instrument(skip_all)]
-async fn send_page(ui: Ui) -> Result<Response, AppError> {
+async fn send_page(ui: Ui, Query(route): Query<RouteFields>) -> Result<Response, AppError> {
+    // `?mode=…&device=…`: the route of the previous send stays selected
     let form = SendForm {
-        mode: "devices".into(),
-        sim: "1".into(),
+        mode: if route.mode == "credits" {
+            "credits".into()
+        } else {
+            "devices".into()
+        },
+        sim: if route.sim == "2" {
+            "2".into()
+        } else {
+            "1".into()
+        },
+        device: route.device,
+        gateway: route.gateway,
+        priority: route.priority,
         ..Default::default()
     };
     render_send(&ui, form, None, StatusCode::OK).await
+}
+
+/// The send page with the route of `form` selected.
+fn send_page_url(form: &SendForm) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("mode", &form.mode)
+        .append_pair("device", &form.device)
+        .append_pair("sim", &form.sim)
+        .append_pair("gateway", &form.gateway);
+    if form.priority.is_some() {
+        q.append_pair("priority", "1");
+    }
+    format!("/messaging/sms/send?{}", q.finish())
 }
 
 #[tracing::instrument(skip_all)]
@@ -439,7 +464,7 @@ async fn send_submit(ui: Ui, Form(form): Form<SendForm>) -> Result<Response, App
                 "success"
             };
             flash(&ui.session, kind, ui.tf(key, &[("phone", &e164)])).await?;
-            Ok(Redirect::to("/messaging/sms/send").into_response())
+            Ok(Redirect::to(&send_page_url(&form)).into_response())
         }
         Err(SendError::Forbidden) => Err(AppError::Forbidden),
         Err(SendError::Store(e)) => Err(e.into()),
