@@ -435,3 +435,57 @@ async fn a_proxy_error_page_exits_2_with_a_clear_message() {
         stderr(&out)
     );
 }
+
+#[tokio::test]
+async fn otp_send_by_whatsapp_prints_the_code_and_sends_the_channel_fields() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/send/otp"))
+        .respond_with(envelope(
+            200,
+            "OTP has been sent!",
+            json!({"phone": "+224621234567", "message": "Code: 483920", "otp": 483920}),
+        ))
+        .mount(&server)
+        .await;
+    let out = run(
+        Some(&server.uri()),
+        Some(SECRET),
+        &[
+            "--json",
+            "otp",
+            "send",
+            "--phone",
+            "621234567",
+            "--whatsapp-account",
+            "acc-1",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(v["otp"], json!(483920));
+    let reqs = server.received_requests().await.unwrap();
+    let f = form(&reqs[0].body);
+    assert_eq!(field(&f, "type"), Some("whatsapp"));
+    assert_eq!(field(&f, "account"), Some("acc-1"));
+    assert_eq!(field(&f, "phone"), Some("+224621234567"));
+    assert!(field(&f, "message").unwrap().contains("{{otp}}"));
+    // Two channels at once are a usage error.
+    let both = run(
+        Some(&server.uri()),
+        Some(SECRET),
+        &[
+            "otp",
+            "send",
+            "--phone",
+            "621234567",
+            "--whatsapp-account",
+            "a",
+            "--device",
+            "d",
+        ],
+    )
+    .await;
+    assert_eq!(both.status.code(), Some(2));
+}

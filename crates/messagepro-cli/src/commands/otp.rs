@@ -28,7 +28,6 @@ enum Command {
 }
 
 #[derive(Debug, clap::Args)]
-#[group(id = "channel", required = true, multiple = false, args = ["device", "gateway", "whatsapp_account"])]
 struct SendArgs {
     /// Recipient, local or international.
     #[arg(long)]
@@ -39,21 +38,29 @@ struct SendArgs {
     /// Lifetime in seconds (platform default 300).
     #[arg(long)]
     expire: Option<u32>,
-    /// SMS from one of your Android devices.
-    #[arg(long)]
-    device: Option<String>,
+    #[command(flatten)]
+    channel: ChannelChoice,
     /// SIM slot of the device (1 or 2).
     #[arg(long, requires = "device", value_parser = clap::value_parser!(u8).range(1..=2))]
     sim: Option<u8>,
+    /// WhatsApp: push now instead of queueing.
+    #[arg(long, requires = "whatsapp_account")]
+    priority: bool,
+}
+
+/// Exactly one channel.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+struct ChannelChoice {
+    /// SMS from one of your Android devices.
+    #[arg(long)]
+    device: Option<String>,
     /// SMS through a gateway id or partner device unique id.
     #[arg(long)]
     gateway: Option<String>,
     /// WhatsApp from this account unique id.
     #[arg(long)]
     whatsapp_account: Option<String>,
-    /// WhatsApp: push now instead of queueing.
-    #[arg(long, requires = "whatsapp_account")]
-    priority: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,12 +74,17 @@ pub async fn run(args: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     let client = client::build(g)?;
     match args.command {
         Command::Send(a) => {
-            let channel = if let Some(account) = a.whatsapp_account {
+            let ChannelChoice {
+                device,
+                gateway,
+                whatsapp_account,
+            } = a.channel;
+            let channel = if let Some(account) = whatsapp_account {
                 OtpChannel::WhatsApp {
                     account,
                     priority: a.priority,
                 }
-            } else if let Some(device) = a.device {
+            } else if let Some(device) = device {
                 OtpChannel::Sms {
                     route: SmsRoute::Devices {
                         device,
@@ -81,7 +93,7 @@ pub async fn run(args: Args, g: &Globals) -> anyhow::Result<ExitCode> {
                     },
                 }
             } else {
-                let gateway = a.gateway.unwrap_or_default();
+                let gateway = gateway.unwrap_or_default();
                 OtpChannel::Sms {
                     route: SmsRoute::credits(Gateway::parse(&gateway)),
                 }
