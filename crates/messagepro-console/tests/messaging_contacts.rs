@@ -363,3 +363,79 @@ async fn sync_pulls_the_fixture_contacts_and_pushes_local_ones() {
     );
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_manager_edits_regroups_opts_out_and_deletes_a_contact_and_a_reader_only_sees_it() {
+    let app = spawn_app().await;
+    app.login_as("superviseur").await;
+    let a = app.store.insert_group("Groupe A", 0).await.unwrap();
+    let b = app.store.insert_group("Groupe B", 0).await.unwrap();
+    let c = app
+        .store
+        .insert_contact("Awa", "+224621234567", 0)
+        .await
+        .unwrap();
+    app.store.add_to_group(c.id, a.id).await.unwrap();
+    let path = format!("/messaging/contacts/{}", c.id);
+
+    let (status, html) = body(app.get(&path).await).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("value=\"+224621234567\""), "{html}");
+    let bid = b.id.to_string();
+    let r = app
+        .post(
+            &path,
+            &[
+                ("name", "Awa Camara"),
+                ("phone", "628 11 22 33"),
+                ("groups", &bid),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let c2 = app.store.contact_by_id(c.id).await.unwrap().unwrap();
+    assert_eq!(
+        (c2.name.as_str(), c2.phone.as_str()),
+        ("Awa Camara", "+224628112233")
+    );
+    let groups = app.store.list_groups().await.unwrap();
+    let members = |name: &str| groups.iter().find(|g| g.name == name).unwrap().members;
+    assert_eq!(
+        (members("Groupe A"), members("Groupe B")),
+        (0, 1),
+        "moved from A to B"
+    );
+
+    let (status, html) = body(app.post(&path, &[("name", "Awa"), ("phone", "xyz")]).await).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("value=\"xyz\""), "form keeps the input");
+
+    assert_eq!(app.post(&format!("{path}/optout"), &[]).await.status(), 303);
+    let c3 = app.store.contact_by_id(c.id).await.unwrap().unwrap();
+    assert!(c3.opted_out_ms.is_some());
+
+    let reader = spawn_app().await;
+    reader.login_as("lecteur").await;
+    let rc = reader
+        .store
+        .insert_contact("Binta", "+224622000000", 0)
+        .await
+        .unwrap();
+    let rpath = format!("/messaging/contacts/{}", rc.id);
+    let (status, html) = body(reader.get(&rpath).await).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("+224622000000") && !html.contains("name=\"phone\""),
+        "read-only"
+    );
+    assert_eq!(
+        reader.post(&format!("{rpath}/delete"), &[]).await.status(),
+        403
+    );
+    assert_eq!(reader.get("/messaging/contacts/999999").await.status(), 404);
+
+    assert_eq!(app.post(&format!("{path}/delete"), &[]).await.status(), 303);
+    assert!(app.store.contact_by_id(c.id).await.unwrap().is_none());
+    app.cleanup().await;
+    reader.cleanup().await;
+}

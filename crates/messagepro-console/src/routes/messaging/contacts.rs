@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{FromRequest, Multipart, Query, RawForm, Request};
+use axum::extract::{FromRequest, Multipart, Path, Query, RawForm, Request};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use http::{StatusCode, header};
@@ -40,6 +40,10 @@ pub const RULES: &[RouteRule] = &[
     RouteRule::get("/messaging/contacts/import", MANAGE),
     RouteRule::post("/messaging/contacts/import", MANAGE),
     RouteRule::post("/messaging/contacts/sync", MANAGE),
+    RouteRule::get("/messaging/contacts/{id}", READ),
+    RouteRule::post("/messaging/contacts/{id}", MANAGE),
+    RouteRule::post("/messaging/contacts/{id}/delete", MANAGE),
+    RouteRule::post("/messaging/contacts/{id}/optout", MANAGE),
     RouteRule::get("/messaging/groups", READ),
     RouteRule::post("/messaging/groups", MANAGE),
 ];
@@ -50,6 +54,9 @@ pub fn router() -> Router<AppState> {
         .route("/messaging/contacts/create", get(create_form).post(create))
         .route("/messaging/contacts/import", get(import_form).post(import))
         .route("/messaging/contacts/sync", post(sync))
+        .route("/messaging/contacts/{id}", get(detail).post(update))
+        .route("/messaging/contacts/{id}/delete", post(delete))
+        .route("/messaging/contacts/{id}/optout", post(toggle_opt_out))
         .route("/messaging/groups", get(groups).post(create_group))
 }
 
@@ -261,6 +268,211 @@ async fn create(ui: Ui, RawForm(body): RawForm) -> Result<Response, AppError> {
     )
     .await?;
     Ok(Redirect::to("/messaging/contacts").into_response())
+}
+
+// ----- detail, edit, delete, opt-out -----------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "messaging/contacts_edit.html")]
+struct EditPage {
+    page: PageCtx,
+    contact: Contact,
+    groups: Vec<Group>,
+    name: String,
+    phone: String,
+    selected: BTreeSet<i64>,
+    can_manage: bool,
+    error: Option<String>,
+}
+
+async fn load_contact(state: &AppState, id: i64) -> Result<Contact, AppError> {
+    state
+        .store
+        .contact_by_id(id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// The local groups `contact` belongs to.
+async fn groups_of(state: &AppState, contact: &Contact) -> Result<BTreeSet<i64>, AppError> {
+    let mut out = BTreeSet::new();
+    for g in state.store.list_groups().await? {
+        let filter = ContactFilter {
+            search: Some(contact.phone.clone()),
+            group_id: Some(g.id),
+            include_opted_out: true,
+        };
+        let found = state.store.list_contacts(&filter, Page::first(50)).await?;
+        if found.iter().any(|c| c.id == contact.id) {
+            out.insert(g.id);
+        }
+    }
+    Ok(out)
+}
+
+async fn edit_page(
+    ui: &Ui,
+    contact: Contact,
+    form: Option<(String, String, BTreeSet<i64>)>,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let (name, phone, selected) = match form {
+        Some(f) => f,
+        None => (
+            contact.name.clone(),
+            contact.phone.clone(),
+            groups_of(&ui.state, &contact).await?,
+        ),
+    };
+    render(&EditPage {
+        page: ui.page("contacts.edit_title"),
+        groups: ui.state.store.list_groups().await?,
+        can_manage: ui.user()?.can(Permission::ManageContacts),
+        contact,
+        name,
+        phone,
+        selected,
+        error,
+    })
+}
+
+#[tracing::instrument(skip_all, fields(contact_id = id))]
+async fn detail(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+    let contact = load_contact(&ui.state, id).await?;
+    edit_page(&ui, contact, None, None).await
+}
+
+#[tracing::instrument(skip_all, fields(contact_id = id))]
+async fn update(ui: Ui, Path(id): Path<i64>, RawForm(body): RawForm) -> Result<Response, AppError> {
+    let contact = load_contact(&ui.state, id).await?;
+    let form = pairs(&body);
+    let name = clip(&field(&form, "name"), MAX_NAME);
+    let phone_in = clip(&field(&form, "phone"), 40);
+    let selected = ids(&form, "groups");
+    let kept = (name.clone(), phone_in.clone(), selected.clone());
+    if name.is_empty() {
+        let msg = ui.t("contacts.error.name_required");
+        return edit_page(&ui, contact, Some(kept), Some(msg))
+            .await
+            .map(unprocessable);
+    }
+    let Ok(phone) = Phone::parse(&phone_in, &ui.state.settings.default_country) else {
+        let msg = ui.tf("contacts.error.invalid_phone", &[("phone", &phone_in)]);
+        return edit_page(&ui, contact, Some(kept), Some(msg))
+            .await
+            .map(unprocessable);
+    };
+    let groups = ui.state.store.list_groups().await?;
+    if selected.iter().any(|g| !groups.iter().any(|x| x.id == *g)) {
+        let msg = ui.t("contacts.error.unknown_group");
+        return edit_page(&ui, contact, Some(kept), Some(msg))
+            .await
+            .map(unprocessable);
+    }
+    // memberships are looked up by phone: read them before the number changes
+    let before = groups_of(&ui.state, &contact).await?;
+    let now = ui.state.clock.now_ms();
+    match ui
+        .state
+        .store
+        .update_contact(id, &name, phone.e164(), now)
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => {
+            let msg = ui.tf("contacts.error.exists", &[("phone", phone.e164())]);
+            return edit_page(&ui, contact, Some(kept), Some(msg))
+                .await
+                .map(unprocessable);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    for g in selected.difference(&before) {
+        ui.state.store.add_to_group(id, *g).await?;
+    }
+    for g in before.difference(&selected) {
+        ui.state.store.remove_from_group(id, *g).await?;
+    }
+    let user = ui.user()?;
+    audit(
+        &ui.state,
+        Some((user.id, &user.username)),
+        "contact.update",
+        Some(phone.e164().to_owned()),
+        None,
+        Outcome::Success,
+        (contact.phone != phone.e164()).then(|| format!("was {}", contact.phone)),
+    )
+    .await;
+    flash(
+        &ui.session,
+        "success",
+        ui.tf("contacts.updated", &[("phone", phone.e164())]),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/messaging/contacts/{id}")).into_response())
+}
+
+#[tracing::instrument(skip_all, fields(contact_id = id))]
+async fn delete(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+    let contact = load_contact(&ui.state, id).await?;
+    ui.state.store.delete_contact(id).await?;
+    let user = ui.user()?;
+    audit(
+        &ui.state,
+        Some((user.id, &user.username)),
+        "contact.delete",
+        Some(contact.phone.clone()),
+        None,
+        Outcome::Success,
+        None,
+    )
+    .await;
+    flash(
+        &ui.session,
+        "success",
+        ui.tf("contacts.deleted", &[("phone", &contact.phone)]),
+    )
+    .await?;
+    Ok(Redirect::to("/messaging/contacts").into_response())
+}
+
+#[tracing::instrument(skip_all, fields(contact_id = id))]
+async fn toggle_opt_out(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+    let contact = load_contact(&ui.state, id).await?;
+    let now = ui.state.clock.now_ms();
+    let opted_out = contact.opted_out_ms.is_none();
+    ui.state
+        .store
+        .set_contact_opt_out(id, opted_out.then_some(now), now)
+        .await?;
+    let user = ui.user()?;
+    audit(
+        &ui.state,
+        Some((user.id, &user.username)),
+        if opted_out {
+            "contact.opt_out"
+        } else {
+            "contact.opt_in"
+        },
+        Some(contact.phone.clone()),
+        None,
+        Outcome::Success,
+        None,
+    )
+    .await;
+    let key = if opted_out {
+        "contacts.opted_out_done"
+    } else {
+        "contacts.opted_in_done"
+    };
+    flash(
+        &ui.session,
+        "success",
+        ui.tf(key, &[("phone", &contact.phone)]),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/messaging/contacts/{id}")).into_response())
 }
 
 // ----- groups ------------------------------------------------------------------------------
