@@ -217,10 +217,24 @@ fn config_print_masks_the_secret() {
 }
 
 #[test]
+fn serve_refuses_to_start_without_the_api_secret() {
+    let env = Env::new();
+    let out = env.run(&["serve", "--listen", "127.0.0.1:0"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("MESSAGEPRO_API_SECRET"), "{err}");
+    assert!(err.contains("messagepro demo"), "{err}");
+}
+
+#[test]
 fn serve_starts_and_says_how_to_create_the_first_admin() {
     let env = Env::new();
     let mut child = env
         .cmd(&["serve", "--listen", "127.0.0.1:0"])
+        .env(
+            "MESSAGEPRO_API_SECRET",
+            "0123456789abcdef0123456789abcdef01234567",
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

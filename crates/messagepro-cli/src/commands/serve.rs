@@ -1,5 +1,7 @@
 //! `messagepro serve` — runs the web console: loads the configuration, applies migrations, binds
 //! and serves until Ctrl-C. When the database has no user yet, says how to create the first admin.
+//! Real mode needs the Message Pro API secret: without it the console would start but every send
+//! would fail, so it refuses to start and says how to set it (`messagepro demo` runs without one).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -43,6 +45,13 @@ pub async fn run(args: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     let mut settings = settings(args.config.as_deref(), args.database_url, g)?;
     if let Some(listen) = args.listen {
         settings.listen = listen;
+    }
+    if settings.api_secret.is_none() {
+        anyhow::bail!(
+            "{}\n(create the key in Message Pro under Tools → API Keys; to try the console \
+             without an account, run `messagepro demo`)",
+            messagepro::Error::MissingSecret
+        );
     }
     let app = Application::build(settings)
         .await
