@@ -378,7 +378,11 @@ async fn a_manager_edits_regroups_opts_out_and_deletes_a_contact_and_a_reader_on
     app.store.add_to_group(c.id, a.id).await.unwrap();
     let path = format!("/messaging/contacts/{}", c.id);
 
-    let (status, html) = body(app.get(&path).await).await;
+    let (status, html) = body(
+        app.get(&format!("/messaging/contacts?contact={}", c.id))
+            .await,
+    )
+    .await;
     assert_eq!(status, 200);
     assert!(html.contains("value=\"+224621234567\""), "{html}");
     let bid = b.id.to_string();
@@ -422,7 +426,12 @@ async fn a_manager_edits_regroups_opts_out_and_deletes_a_contact_and_a_reader_on
         .await
         .unwrap();
     let rpath = format!("/messaging/contacts/{}", rc.id);
-    let (status, html) = body(reader.get(&rpath).await).await;
+    let (status, html) = body(
+        reader
+            .get(&format!("/messaging/contacts?contact={}", rc.id))
+            .await,
+    )
+    .await;
     assert_eq!(status, 200);
     assert!(
         html.contains("+224622000000") && !html.contains("name=\"phone\""),
@@ -432,7 +441,13 @@ async fn a_manager_edits_regroups_opts_out_and_deletes_a_contact_and_a_reader_on
         reader.post(&format!("{rpath}/delete"), &[]).await.status(),
         403
     );
-    assert_eq!(reader.get("/messaging/contacts/999999").await.status(), 404);
+    assert_eq!(
+        reader
+            .get("/messaging/contacts?contact=999999")
+            .await
+            .status(),
+        404
+    );
 
     assert_eq!(app.post(&format!("{path}/delete"), &[]).await.status(), 303);
     assert!(app.store.contact_by_id(c.id).await.unwrap().is_none());

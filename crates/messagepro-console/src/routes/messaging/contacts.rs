@@ -40,7 +40,6 @@ pub const RULES: &[RouteRule] = &[
     RouteRule::get("/messaging/contacts/import", MANAGE),
     RouteRule::post("/messaging/contacts/import", MANAGE),
     RouteRule::post("/messaging/contacts/sync", MANAGE),
-    RouteRule::get("/messaging/contacts/{id}", READ),
     RouteRule::post("/messaging/contacts/{id}", MANAGE),
     RouteRule::post("/messaging/contacts/{id}/delete", MANAGE),
     RouteRule::post("/messaging/contacts/{id}/optout", MANAGE),
@@ -54,7 +53,7 @@ pub fn router() -> Router<AppState> {
         .route("/messaging/contacts/create", get(create_form).post(create))
         .route("/messaging/contacts/import", get(import_form).post(import))
         .route("/messaging/contacts/sync", post(sync))
-        .route("/messaging/contacts/{id}", get(detail).post(update))
+        .route("/messaging/contacts/{id}", post(update))
         .route("/messaging/contacts/{id}/delete", post(delete))
         .route("/messaging/contacts/{id}/optout", post(toggle_opt_out))
         .route("/messaging/groups", get(groups).post(create_group))
@@ -105,6 +104,8 @@ pub struct ListQuery {
     pub q: String,
     pub group: Option<String>,
     pub page: Option<i64>,
+    /// `?contact=<id>`: the page of one contact (view, or edit for managers).
+    pub contact: Option<i64>,
 }
 
 #[derive(Template)]
@@ -146,6 +147,9 @@ fn list_link(q: &str, group: Option<i64>, page: i64) -> String {
 
 #[tracing::instrument(skip_all)]
 async fn list(ui: Ui, Query(q): Query<ListQuery>) -> Result<Response, AppError> {
+    if let Some(id) = q.contact {
+        return detail(ui, id).await;
+    }
     let search = clip(&q.q, 100);
     let group = q
         .group
@@ -336,8 +340,10 @@ async fn edit_page(
     })
 }
 
+/// The page of one contact (`/messaging/contacts?contact=<id>`: a query parameter rather than a
+/// path segment, so every GET route of the table answers without a made-up id).
 #[tracing::instrument(skip_all, fields(contact_id = id))]
-async fn detail(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+async fn detail(ui: Ui, id: i64) -> Result<Response, AppError> {
     let contact = load_contact(&ui.state, id).await?;
     edit_page(&ui, contact, None, None).await
 }
@@ -410,7 +416,7 @@ async fn update(ui: Ui, Path(id): Path<i64>, RawForm(body): RawForm) -> Result<R
         ui.tf("contacts.updated", &[("phone", phone.e164())]),
     )
     .await?;
-    Ok(Redirect::to(&format!("/messaging/contacts/{id}")).into_response())
+    Ok(Redirect::to(&format!("/messaging/contacts?contact={id}")).into_response())
 }
 
 #[tracing::instrument(skip_all, fields(contact_id = id))]
@@ -472,7 +478,7 @@ async fn toggle_opt_out(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppErro
         ui.tf(key, &[("phone", &contact.phone)]),
     )
     .await?;
-    Ok(Redirect::to(&format!("/messaging/contacts/{id}")).into_response())
+    Ok(Redirect::to(&format!("/messaging/contacts?contact={id}")).into_response())
 }
 
 // ----- groups ------------------------------------------------------------------------------
