@@ -372,7 +372,7 @@ impl Client {
                 };
                 match self.execute(req).await {
                     Ok(raw) => {
-                        tracing::debug!(http_status = raw.http_status, "answer received");
+                        tracing::debug!(endpoint, http_status = raw.http_status, "answer received");
                         return Ok(raw);
                     }
                     Err(e) if e.is_retryable_read() && attempt < attempts => {
@@ -380,11 +380,11 @@ impl Client {
                         let cause = std::error::Error::source(&e)
                             .map(ToString::to_string)
                             .unwrap_or_default();
-                        tracing::info!(attempt, ?delay, error = %e, %cause, "read failed, retrying");
+                        tracing::info!(endpoint, attempt, ?delay, error = %e, %cause, "read failed, retrying");
                         tokio::time::sleep(delay).await;
                     }
                     Err(e) => {
-                        tracing::debug!(error = %e, "call failed");
+                        tracing::debug!(endpoint, error = %e, "call failed");
                         return Err(e);
                     }
                 }
@@ -513,7 +513,7 @@ impl Client {
             Ok(answer)
         } else {
             let err = Error::from_platform(answer.status, answer.message);
-            tracing::debug!(status = answer.status, error = %err, "platform refused");
+            tracing::debug!(endpoint, status = answer.status, error = %err, "platform refused");
             Err(err)
         }
     }

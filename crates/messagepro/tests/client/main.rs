@@ -4,6 +4,7 @@
 mod decoding;
 mod errors;
 mod helpers;
+mod logs;
 mod paging;
 mod secrets;
 mod transport;

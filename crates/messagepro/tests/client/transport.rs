@@ -109,3 +109,41 @@ async fn a_refused_connection_is_retried_for_reads_and_not_ambiguous() {
     let e = client.get_credits().await.unwrap_err();
     assert!(!e.is_ambiguous());
 }
+
+#[tokio::test]
+async fn a_connection_dropped_after_the_request_is_sent_is_ambiguous() {
+    use tokio::io::AsyncReadExt;
+    // A server that reads the request and hangs up without answering (the outbox case).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = sock.read(&mut buf).await.unwrap();
+        drop(sock);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    });
+    let client = Client::builder()
+        .base_url(format!("http://{addr}"))
+        .secret(SECRET)
+        .build()
+        .unwrap();
+    let phone = client.parse_phone("621234567").unwrap();
+    let e = client
+        .send_sms(&SendSms::new(phone, "Bonjour", SmsRoute::device("d")))
+        .await
+        .unwrap_err();
+    let head = server.await.unwrap();
+    assert!(head.starts_with("POST /api/send/sms"), "{head}");
+    assert!(
+        matches!(
+            e,
+            Error::Transport {
+                ambiguous: true,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.is_ambiguous());
+}
