@@ -147,13 +147,13 @@ impl Browser {
 async fn wait_for_text(b: &Browser, css: &str, pred: impl Fn(&str) -> bool) -> String {
     let mut last = String::new();
     for _ in 0..100 {
-        if let Ok(el) = b.client.find(Locator::Css(css)).await {
-            if let Ok(t) = el.text().await {
-                if pred(&t) {
-                    return t;
-                }
-                last = t;
+        if let Ok(el) = b.client.find(Locator::Css(css)).await
+            && let Ok(t) = el.text().await
+        {
+            if pred(&t) {
+                return t;
             }
+            last = t;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
