@@ -486,3 +486,86 @@ async fn pages_still_render_when_the_platform_fails() {
     assert_eq!(app.get("/messaging/sms/bulk").await.status(), 200);
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_preview_adds_the_members_of_chosen_groups_without_duplicates() {
+    let app = spawn_app_with_sim().await;
+    app.login_as("operateur").await;
+    let fx = app.fixture();
+    let group = fx.groups[0].id;
+    let members: Vec<String> = fx
+        .contacts
+        .iter()
+        .filter(|c| c.groups.contains(&group))
+        .map(|c| {
+            messagepro::Phone::parse(&c.phone, "GN")
+                .unwrap()
+                .e164()
+                .to_owned()
+        })
+        .collect();
+    assert!(!members.is_empty(), "fixture group has members");
+    let device = app.online_device();
+    let group = group.to_string();
+    let r = app
+        .post(
+            "/messaging/sms/bulk/preview",
+            &[
+                ("name", "Groupe"),
+                ("message", "Bonjour"),
+                ("recipients", &members[0]),
+                ("groups", &group),
+                ("mode", "devices"),
+                ("device", &device),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let b = body(r).await;
+    let csv = regex_lite::Regex::new(r#"name="recipients" value="([^"]+)""#)
+        .unwrap()
+        .captures(&b)
+        .expect("confirm form")[1]
+        .to_owned();
+    let got: Vec<&str> = csv.split(',').collect();
+    assert_eq!(got.len(), members.len(), "{csv}");
+    for m in &members {
+        assert!(got.contains(&m.as_str()), "{m} missing from {csv}");
+    }
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_history_is_paginated_and_keeps_its_filters() {
+    let app = spawn_app_with_sim().await;
+    let u = app.login_as("operateur").await;
+    let rows: Vec<messagepro_store::NewMessage> = (0..55)
+        .map(|i| messagepro_store::NewMessage {
+            channel: messagepro_store::Channel::Sms,
+            recipient: "+224621234567".into(),
+            text: format!("message n°{i}"),
+            route: serde_json::json!({"mode": "devices", "device": "d", "sim": 1}),
+            status: MessageStatus::Sent,
+            segments: 1,
+            created_by: Some(u.id),
+            campaign_id: None,
+        })
+        .collect();
+    app.store.insert_messages(&rows, 0).await.unwrap();
+    let first = body(app.get("/messaging/sms/history?status=sent").await).await;
+    assert!(first.contains("message n°54") && !first.contains("message n°4<"));
+    let next = regex_lite::Regex::new(r#"href="\?([^"]*before=\d+)""#)
+        .unwrap()
+        .captures(&first)
+        .expect("link to older messages")[1]
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    assert!(next.contains("status=sent"), "filters lost: {next}");
+    let second = body(app.get(&format!("/messaging/sms/history?{next}")).await).await;
+    assert!(
+        second.contains("message n°4<") && !second.contains("message n°54"),
+        "{next} {second}"
+    );
+    assert!(second.contains(&u.username), "sender column");
+    app.cleanup().await;
+}
