@@ -454,3 +454,27 @@ async fn a_manager_edits_regroups_opts_out_and_deletes_a_contact_and_a_reader_on
     app.cleanup().await;
     reader.cleanup().await;
 }
+
+#[tokio::test]
+async fn sync_with_an_unreachable_platform_says_so_and_changes_nothing() {
+    let helpers::messaging::SimApp { app, sim, state } = spawn_app_with_sim().await;
+    drop(state);
+    sim.shutdown().await;
+    app.login_as("superviseur").await;
+    app.store
+        .insert_contact("Local", "+224625550001", 0)
+        .await
+        .unwrap();
+    let (status, html) = body(app.post("/messaging/contacts/sync", &[]).await).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Message Pro est injoignable"), "{html}");
+    assert!(!html.contains(helpers::SENTINEL_SECRET));
+    assert_eq!(
+        app.store
+            .count_contacts(&ContactFilter::default())
+            .await
+            .unwrap(),
+        1
+    );
+    app.cleanup().await;
+}

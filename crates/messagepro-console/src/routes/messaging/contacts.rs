@@ -976,10 +976,18 @@ impl SyncPage {
 
 /// A platform error as a sentence in the user's language.
 fn platform_sentence(ui: &Ui, what: &str, e: &messagepro::Error) -> String {
-    let reason = ui.tf(
-        crate::send::platform_error_key(e),
-        &[("detail", e.platform_message().unwrap_or(""))],
-    );
+    use messagepro::Error as E;
+    // the send path's sentences speak of a message; these speak of the contact book
+    let key = match e {
+        E::Transport { .. } | E::Timeout { .. } | E::Decode { .. } => {
+            "contacts.sync.reason.unreachable"
+        }
+        E::QuotaReached(_) => "contacts.sync.reason.quota",
+        E::InvalidParameters(_) => "contacts.sync.reason.refused",
+        E::InvalidPhone(_) => "contacts.sync.reason.invalid_phone",
+        other => crate::send::platform_error_key(other),
+    };
+    let reason = ui.tf(key, &[("detail", e.platform_message().unwrap_or(""))]);
     ui.tf(
         "contacts.sync.error",
         &[("what", what), ("reason", &reason)],
