@@ -4,7 +4,6 @@
 mod decoding;
 mod errors;
 mod helpers;
-mod logs;
 mod paging;
 mod secrets;
 mod transport;

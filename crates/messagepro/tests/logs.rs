@@ -1,15 +1,33 @@
 //! Everything logged during calls — ours and reqwest/hyper's, at TRACE — is free of the secret
 //! and of OTP codes, and names the endpoint.
+//!
+//! A test binary of its own: tracing caches per-callsite interest process-wide, and a scoped
+//! subscriber in one test racing with unsubscribed tests on other threads loses events.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use messagepro::{OtpChannel, SendOtp, SendSms, SmsRoute};
+use messagepro::{Client, OtpChannel, SendOtp, SendSms, SmsRoute};
 use serde_json::json;
-use wiremock::Mock;
 use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::*;
+const SECRET: &str = "0123456789abcdef0123456789abcdef01234567";
+
+fn client_for(base: &str) -> Client {
+    Client::builder()
+        .base_url(base)
+        .secret(SECRET)
+        .read_retries(1)
+        .retry_backoff(std::time::Duration::from_millis(1))
+        .build()
+        .unwrap()
+}
+
+fn envelope(status: i64, message: &str, data: serde_json::Value) -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .set_body_json(json!({"status": status, "message": message, "data": data}))
+}
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -41,7 +59,8 @@ async fn trace_logs_never_contain_the_secret_or_an_otp_code() {
         .with_writer(captured.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    let (server, client) = setup().await;
+    let server = MockServer::start().await;
+    let client = client_for(&server.uri());
     Mock::given(path("/api/send/otp"))
         .respond_with(envelope(
             200,
