@@ -569,3 +569,32 @@ async fn the_history_is_paginated_and_keeps_its_filters() {
     assert!(second.contains(&u.username), "sender column");
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn submitting_the_same_send_form_twice_sends_once() {
+    let app = spawn_app_with_sim().await;
+    app.login_as("operateur").await;
+    let device = app.online_device();
+    let page = body(app.get("/messaging/sms/send").await).await;
+    let nonce = regex_lite::Regex::new(r#"name="nonce" value="([0-9a-f]+)""#)
+        .unwrap()
+        .captures(&page)
+        .expect("nonce field")[1]
+        .to_owned();
+    let form = [
+        ("phone", "621234567"),
+        ("message", "Une seule fois"),
+        ("mode", "devices"),
+        ("device", device.as_str()),
+        ("nonce", nonce.as_str()),
+    ];
+    assert_eq!(app.post("/messaging/sms/send", &form).await.status(), 303);
+    let again = app.post("/messaging/sms/send", &form).await;
+    assert_eq!(again.status(), 303);
+    assert_eq!(again.headers()["location"], "/messaging/sms/history");
+    let h = body(app.get("/messaging/sms/history").await).await;
+    assert!(h.contains("déjà été envoyé"), "{h}");
+    assert_eq!(app.sim.ledger().len(), 1);
+    assert_eq!(all_messages(&app).await.len(), 1);
+    app.cleanup().await;
+}

@@ -29,6 +29,44 @@ use crate::send::recipients::{InvalidLine, RecipientList};
 use crate::send::{CampaignRequest, SendError, SendRequest};
 use crate::ui::{PageCtx, Ui, flash, render};
 
+/// Double-submit guard: every send form carries a one-time `nonce`; a nonce already used by
+/// the same user (a double click, a reload of the POST) is refused before anything is recorded.
+/// Kept in memory (the last [`NONCE_CAP`] nonces): enough for one console instance; the durable
+/// outbox issue moves idempotency into the database.
+mod nonce {
+    use std::collections::VecDeque;
+    use std::sync::{Mutex, OnceLock};
+
+    pub const NONCE_CAP: usize = 4096;
+
+    fn used() -> &'static Mutex<VecDeque<(i64, String)>> {
+        static USED: OnceLock<Mutex<VecDeque<(i64, String)>>> = OnceLock::new();
+        USED.get_or_init(|| Mutex::new(VecDeque::new()))
+    }
+
+    /// A fresh nonce for a form.
+    pub fn new() -> String {
+        crate::csrf::new_token()[..32].to_owned()
+    }
+
+    /// True the first time `user` submits `nonce` (an empty nonce is always accepted: forms
+    /// rendered before this guard existed).
+    pub fn claim(user: i64, nonce: &str) -> bool {
+        if nonce.is_empty() {
+            return true;
+        }
+        let mut u = used().lock().unwrap_or_else(|e| e.into_inner());
+        if u.iter().any(|(id, n)| *id == user && n == nonce) {
+            return false;
+        }
+        if u.len() >= NONCE_CAP {
+            u.pop_front();
+        }
+        u.push_back((user, nonce.to_owned()));
+        true
+    }
+}
+
 const SEND: Access = Access::Perm(Permission::SendSms);
 const READ: Access = Access::Perm(Permission::MessagingRead);
 
@@ -263,6 +301,7 @@ async fn load_choices(state: &AppState, country: &str, sel: &RouteFields) -> Cho
 struct SendForm {
     phone: String,
     message: String,
+    nonce: String,
     mode: String,
     device: String,
     sim: String,
@@ -344,6 +383,7 @@ struct SendPage {
     choices: Choices,
     counter: CounterView,
     error: Option<String>,
+    nonce: String,
 }
 
 #[derive(Template)]
@@ -376,6 +416,7 @@ async fn render_send(
         choices,
         counter: counter.view(ui),
         error,
+        nonce: nonce::new(),
     })?;
     *r.status_mut() = status;
     Ok(r)
@@ -450,6 +491,11 @@ async fn send_submit(ui: Ui, Form(form): Form<SendForm>) -> Result<Response, App
         }
     };
     let e164 = phone.e164().to_owned();
+    if !nonce::claim(user.id, &form.nonce) {
+        tracing::info!("send form submitted twice: ignored");
+        flash(&ui.session, "error", ui.t("sms.send.duplicate")).await?;
+        return Ok(Redirect::to("/messaging/sms/history").into_response());
+    }
     let req = SendRequest::sms(phone, form.message.clone(), route);
     match ui.state.sender().submit(&user, req).await {
         Ok(outcome) => {
@@ -531,6 +577,7 @@ pub struct Preview {
 
 #[derive(Debug, Clone, Default)]
 struct BulkForm {
+    nonce: String,
     name: String,
     message: String,
     recipients: String,
@@ -556,6 +603,7 @@ struct BulkPage {
     error: Option<String>,
     campaigns: Vec<CampaignRow>,
     can_send: bool,
+    nonce: String,
 }
 
 async fn campaign_rows(state: &AppState) -> Result<Vec<CampaignRow>, AppError> {
@@ -645,6 +693,7 @@ async fn render_bulk(
         error,
         campaigns: campaign_rows(&ui.state).await?,
         can_send,
+        nonce: nonce::new(),
     })?;
     *r.status_mut() = status;
     Ok(r)
@@ -707,6 +756,7 @@ async fn read_bulk_form(state: &AppState, req: Request) -> Result<BulkForm, AppE
     let map: HashMap<String, String> = pairs.into_iter().collect();
     let g = |k: &str| map.get(k).cloned().unwrap_or_default();
     Ok(BulkForm {
+        nonce: g("nonce"),
         name: g("name"),
         message: g("message"),
         recipients: g("recipients"),
@@ -842,6 +892,11 @@ async fn bulk_send(ui: Ui, req: Request) -> Result<Response, AppError> {
     let Ok(route) = form.route.route() else {
         return Err(AppError::BadRequest);
     };
+    if !nonce::claim(user.id, &form.nonce) {
+        tracing::info!("campaign form submitted twice: ignored");
+        flash(&ui.session, "error", ui.t("sms.bulk.duplicate")).await?;
+        return Ok(Redirect::to("/messaging/sms/bulk").into_response());
+    }
     let req = CampaignRequest {
         name: form.name.trim().to_owned(),
         text: form.message.clone(),
