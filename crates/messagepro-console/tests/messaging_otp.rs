@@ -303,5 +303,17 @@ async fn a_code_sent_by_whatsapp_through_a_disconnected_account_gives_the_reason
         )
         .await;
     assert_eq!(r.status(), 303);
+    let chat = app
+        .sim
+        .shared()
+        .ledger()
+        .into_iter()
+        .find(|e| e.kind == "whatsapp")
+        .expect("the code went out as a chat");
+    let re = regex_lite::Regex::new(r"\b(\d{6})\b").unwrap();
+    let code = re.captures(&chat.text).expect("a code in the chat")[1].to_owned();
+    let (_, html) = verify(&app, "621234567", &code).await;
+    assert!(html.contains("data-result=\"verified\""), "{html}");
+    assert!(!html.contains(&code));
     app.cleanup().await;
 }

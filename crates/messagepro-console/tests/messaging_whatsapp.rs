@@ -212,6 +212,17 @@ async fn a_bulk_send_lists_invalid_numbers_first_then_reports_every_recipient() 
         .await
         .unwrap();
     app.store.add_to_group(c.id, g.id).await.unwrap();
+    // an opted-out member is left out
+    let out = app
+        .store
+        .insert_contact("Parti", "+224628999999", 0)
+        .await
+        .unwrap();
+    app.store.add_to_group(out.id, g.id).await.unwrap();
+    app.store
+        .set_contact_opt_out(out.id, Some(1), 1)
+        .await
+        .unwrap();
     let gid = g.id.to_string();
 
     let (status, html) = body(
@@ -257,6 +268,11 @@ async fn a_bulk_send_lists_invalid_numbers_first_then_reports_every_recipient() 
         "duplicates merged, group member added: {html}"
     );
     assert_eq!(whatsapp_ledger(&app).len(), 3);
+    assert!(
+        !whatsapp_ledger(&app)
+            .iter()
+            .any(|e| e.recipient.contains("628999999"))
+    );
     let campaigns = app.store.list_campaigns(Page::first(5)).await.unwrap();
     assert_eq!(campaigns.len(), 1);
     assert_eq!(campaigns[0].total, 3);

@@ -62,7 +62,7 @@ pub fn router() -> Router<AppState> {
 /// Contacts per page.
 pub const PAGE_SIZE: i64 = 50;
 /// Rows accepted in one import.
-pub const MAX_IMPORT_ROWS: usize = 20_000;
+pub const MAX_IMPORT_ROWS: usize = 10_000;
 /// Longest name kept.
 const MAX_NAME: usize = 100;
 
