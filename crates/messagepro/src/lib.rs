@@ -43,6 +43,8 @@
 //! - [`sms::analyze`]: GSM-7 / UCS-2 length and segment count.
 //! - [`fetch_all`]: reads a whole list despite the pagination quirk.
 
+#![deny(missing_docs)]
+
 pub mod api;
 mod client;
 mod error;
