@@ -630,13 +630,14 @@ async fn bulk_whatsapp_builds_a_campaign_that_can_be_paused_resumed_and_deleted(
             .unwrap()
             .is_empty()
     );
-    assert!(
-        e.sim
-            .ledger()
-            .iter()
-            .filter(|l| l.campaign == c.id)
-            .all(|l| l.deleted)
-    );
+    let rows: Vec<_> = e
+        .sim
+        .ledger()
+        .into_iter()
+        .filter(|l| l.kind == "whatsapp" && l.campaign == c.id)
+        .collect();
+    assert_eq!(rows.len(), 1 + members);
+    assert!(rows.iter().all(|l| l.deleted));
 }
 
 #[tokio::test]
@@ -1665,4 +1666,487 @@ async fn audio_chats_list_no_attachment_and_documents_list_their_url() {
     let d = chats.iter().find(|c| c.id == e.sim.ledger()[1].id).unwrap();
     assert_eq!(d.attachment.as_deref(), Some("https://example.com/d.docx"));
     assert_eq!(d.message.as_deref(), Some("Doc"));
+}
+
+// ---------------------------------------------------------------- more platform answers
+
+#[tokio::test]
+async fn sends_answer_without_ids_as_the_documented_build_does() {
+    let e = env().await;
+    let r = e
+        .client
+        .send_sms(&e.sms("621234567", "Bonjour"))
+        .await
+        .unwrap();
+    assert_eq!(r.message_id, None, "data is false on send/sms");
+    let to = Recipients::numbers(vec![e.phone("621234567")]).unwrap();
+    let bulk = SendBulkWhatsApp::new(e.wa(), "Sans id", text("Bonjour"), to);
+    let r = e.client.send_bulk_whatsapp(&bulk).await.unwrap();
+    assert_eq!(r.campaign_id, None);
+    assert_eq!(r.message, "1 chats has been queued for sending!");
+}
+
+#[tokio::test]
+async fn length_rules_map_to_too_short_and_too_long_for_every_send() {
+    let e = env().await;
+    let err = e
+        .client
+        .send_sms(&e.sms("621234567", ""))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::MessageTooShort(_)), "{err}");
+    let wa = |t: &str| SendWhatsApp::new(e.wa(), WaRecipient::Phone(e.phone("621234567")), text(t));
+    let err = e.client.send_whatsapp(&wa("")).await.unwrap_err();
+    assert!(matches!(err, Error::MessageTooShort(_)), "{err}");
+
+    e.sim
+        .patch_platform(&json!({"settings": {"message_max": 12}}))
+        .unwrap();
+    let long = "Un message bien trop long";
+    let err = e.client.send_whatsapp(&wa(long)).await.unwrap_err();
+    assert!(matches!(err, Error::MessageTooLong(_)), "{err}");
+    let to = Recipients::numbers(vec![e.phone("621234567")]).unwrap();
+    let err = e
+        .client
+        .send_bulk_whatsapp(&SendBulkWhatsApp::new(
+            e.wa(),
+            "Long",
+            text(long),
+            to.clone(),
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::MessageTooLong(_)), "{err}");
+    let err = e
+        .client
+        .send_bulk_sms(&SendBulkSms::new(
+            "Long",
+            long,
+            to,
+            SmsRoute::device(e.online()),
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::MessageTooLong(_)), "{err}");
+    let otp = SendOtp::new(
+        e.phone("621234567"),
+        "Votre code de connexion est {{otp}}",
+        OtpChannel::Sms {
+            route: SmsRoute::device(e.online()),
+        },
+    );
+    let err = e.client.send_otp(&otp).await.unwrap_err();
+    assert!(matches!(err, Error::MessageTooLong(_)), "{err}");
+    assert!(e.sim.ledger().is_empty());
+}
+
+#[tokio::test]
+async fn infrastructure_failures_are_platform_errors_and_a_failed_gateway_row_is_listed() {
+    let e = env().await;
+    let twilio = e.gateway(false);
+    e.sim
+        .patch_platform(&json!({"gateways": {twilio.to_string(): {"provider_fails": true}}}))
+        .unwrap();
+    let req = SendSms::new(
+        e.phone("621234567"),
+        "Bonjour",
+        SmsRoute::credits(Gateway::Id(twilio)),
+    );
+    let err = e.client.send_sms(&req).await.unwrap_err();
+    assert!(matches!(err, Error::Platform(_)), "{err}");
+    assert!(!err.is_ambiguous(), "a platform answer is not ambiguous");
+    let sent = e.client.all_sent_messages().await.unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].status, SmsStatus::Failed);
+
+    e.sim
+        .patch_platform(&json!({"settings": {"push_configured": false}}))
+        .unwrap();
+    let err = e
+        .client
+        .send_sms(&e.sms("621234567", "Bonjour"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Platform(_)), "{err}");
+    assert_eq!(err.platform_message(), Some("System configuration error!"));
+
+    e.sim
+        .patch_platform(&json!({"wa_servers": {e.fx.wa_server.to_string(): {"reachable": false}}}))
+        .unwrap();
+    let acc = e.client.all_whatsapp_accounts().await.unwrap();
+    assert!(!acc.is_empty());
+    assert!(acc.iter().all(|a| a.status == WaAccountStatus::Unknown));
+    let err = e
+        .client
+        .send_whatsapp(&SendWhatsApp::new(
+            e.wa(),
+            WaRecipient::Phone(e.phone("621234567")),
+            text("Bonjour"),
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Platform(_)), "{err}");
+}
+
+#[tokio::test]
+async fn an_unknown_shortener_and_a_duplicate_contact_are_refused_with_their_exact_words() {
+    let e = env().await;
+    let req = e
+        .sms("621234567", "https://example.com")
+        .shortener(e.fx.shortener + 100);
+    let err = e.client.send_sms(&req).await.unwrap_err();
+    assert_eq!(err.status(), Some(404), "{err}");
+    assert_eq!(
+        err.platform_message(),
+        Some("Specified shortener doesn't exist!")
+    );
+    let existing = &e.fx.contacts[0];
+    let phone = messagepro::Phone::parse_international(&existing.phone).unwrap();
+    let dup = CreateContact::new("Doublon", phone, vec![e.fx.groups[0].id]).unwrap();
+    let err = e.client.create_contact(&dup).await.unwrap_err();
+    assert_eq!(err.status(), Some(400), "{err}");
+    let missing_group = e.fx.groups.iter().map(|g| g.id).max().unwrap() + 1;
+    let bad = CreateContact::new("Sans groupe", e.phone("621998877"), vec![missing_group]).unwrap();
+    let err = e.client.create_contact(&bad).await.unwrap_err();
+    assert_eq!(
+        err.platform_message(),
+        Some(format!("Group #{missing_group} is invalid!").as_str())
+    );
+    let err = e.client.create_group("ab").await.unwrap_err();
+    assert!(matches!(err, Error::InvalidParameters(_)), "{err}");
+}
+
+#[tokio::test]
+async fn a_short_qr_string_is_refused_when_the_image_is_asked() {
+    let e = env().await;
+    e.sim
+        .patch_platform(&json!({"wa_servers": {e.fx.wa_server.to_string(): {"qr_len": 150}}}))
+        .unwrap();
+    let link = e.client.create_wa_link(e.fx.wa_server).await.unwrap();
+    let err = e
+        .client
+        .get_wa_qr(&link.token().unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidParameters(_)), "{err}");
+}
+
+#[tokio::test]
+async fn bulk_whatsapp_accepts_group_jids_next_to_numbers() {
+    let e = env().await;
+    let gid = e.client.get_wa_groups(&e.wa()).await.unwrap()[0]
+        .gid
+        .clone();
+    let to = Recipients::numbers(vec![e.phone("621234567")]).unwrap();
+    let mut req = SendBulkWhatsApp::new(e.wa(), "Groupes", text("Bonjour"), to);
+    req.group_jids = vec![gid.clone()];
+    let r = e.client.send_bulk_whatsapp(&req).await.unwrap();
+    assert_eq!(r.queued, Some(2));
+    let recipients: HashSet<String> = e.sim.ledger().into_iter().map(|l| l.recipient).collect();
+    assert!(recipients.contains(&gid));
+    assert!(recipients.contains("+224621234567"));
+}
+
+#[tokio::test]
+async fn a_campaign_is_completed_once_every_message_is_sent() {
+    let e = env().await;
+    let to = Recipients::numbers(vec![e.phone("621000001"), e.phone("621000002")]).unwrap();
+    e.client
+        .send_bulk_sms(&SendBulkSms::new(
+            "Fini",
+            "Bonjour",
+            to.clone(),
+            SmsRoute::device(e.online()),
+        ))
+        .await
+        .unwrap();
+    e.client
+        .send_bulk_whatsapp(&SendBulkWhatsApp::new(
+            e.wa(),
+            "Fini WA",
+            text("Bonjour"),
+            to,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        e.client.all_sms_campaigns().await.unwrap()[0].status,
+        messagepro::CampaignStatus::Running
+    );
+    e.sim.process_queue();
+    assert_eq!(
+        e.client.all_sms_campaigns().await.unwrap()[0].status,
+        messagepro::CampaignStatus::Completed
+    );
+    assert_eq!(
+        e.client
+            .get_wa_campaigns(PageRequest::first(5))
+            .await
+            .unwrap()[0]
+            .status,
+        messagepro::CampaignStatus::Completed
+    );
+}
+
+#[tokio::test]
+async fn an_otp_through_a_gateway_is_never_charged() {
+    let e = env().await;
+    let before = e.credits().await;
+    let req = SendOtp::new(
+        e.phone("621234567"),
+        "Code {{otp}}",
+        OtpChannel::Sms {
+            route: SmsRoute::credits(Gateway::Id(e.gateway(false))),
+        },
+    );
+    let sent = e.client.send_otp(&req).await.unwrap();
+    e.sim.process_queue();
+    assert_eq!(
+        e.credits().await,
+        before,
+        "Q17: OTP gateway sends never deduct"
+    );
+    e.client.verify_otp(&sent.otp.expose()).await.unwrap();
+}
+
+#[tokio::test]
+async fn probes_survive_an_account_without_package_and_refuse_unprobeable_names() {
+    let e = env().await;
+    e.sim
+        .patch_platform(&json!({"accounts": {e.fx.user_id.to_string(): {"package": null}}}))
+        .unwrap();
+    assert!(e.client.probe_permission("get_subscription").await.unwrap());
+    assert!(e.client.probe_permission("sms_send").await.unwrap());
+    let err = e
+        .client
+        .probe_permission("clear_ussd_pending")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+    let nothing = "3333333333333333333333333333333333333333";
+    e.sim.set_key(nothing, Some(vec![]), None);
+    let granted = probe_all(&client_for(&e.sim, nothing)).await;
+    assert!(granted.is_empty(), "{granted:?}");
+    let unknown = client_for(&e.sim, "4444444444444444444444444444444444444444");
+    let err = unknown.probe_permission("sms_send").await.unwrap_err();
+    assert!(matches!(err, Error::InvalidSecret(_)), "{err}");
+}
+
+#[tokio::test]
+async fn listed_objects_carry_every_documented_field_in_the_documented_shape() {
+    let e = env().await;
+    let usage: HashSet<String> = e
+        .client
+        .get_subscription()
+        .await
+        .unwrap()
+        .usage
+        .into_keys()
+        .collect();
+    let documented: HashSet<String> = [
+        "sms_send",
+        "sms_receive",
+        "ussd",
+        "notifications",
+        "contacts",
+        "devices",
+        "apikeys",
+        "webhooks",
+        "actions",
+        "scheduled",
+        "wa_send",
+        "wa_receive",
+        "wa_accounts",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(usage, documented);
+
+    let devices = e.client.all_devices().await.unwrap();
+    for d in &devices {
+        assert!(
+            d.version.starts_with("Android ") || d.version == "Unknown",
+            "{}",
+            d.version
+        );
+        assert!(!d.manufacturer.is_empty());
+        assert!(d.created > 1_600_000_000);
+        assert_eq!(d.partner_country.len(), 2);
+        assert!(!d.notification_packages.is_empty());
+    }
+
+    let rates = e.client.get_rates().await.unwrap();
+    let p = rates
+        .partners
+        .iter()
+        .find(|p| p.unique == e.partner())
+        .unwrap();
+    assert_eq!(p.owner, "partner@example.com");
+    assert!(
+        matches!(p.status.as_str(), "online" | "offline"),
+        "{}",
+        p.status
+    );
+    assert!(!p.sim.is_empty());
+    assert_eq!(p.currency, "GNF");
+
+    let servers = e.client.get_wa_servers().await.unwrap();
+    let s = servers.iter().find(|s| s.id == e.fx.wa_server).unwrap();
+    assert_eq!(s.status, "online", "the server has connected accounts");
+    assert!(s.available);
+
+    e.client
+        .send_sms(&e.sms("621234567", "Bonjour"))
+        .await
+        .unwrap();
+    e.sim.process_queue();
+    let sent = e.client.all_sent_messages().await.unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((sent[0].created - now).abs() < 3600, "Unix seconds");
+    assert_eq!(sent[0].status_code, "SMS_DELIVERED");
+}
+
+#[tokio::test]
+async fn received_items_keep_alphanumeric_senders_and_chat_attachments() {
+    let e = env().await;
+    let id = e
+        .sim
+        .inject_sms(None, "OrangeMoney", "Vous avez recu 5000 GNF")
+        .unwrap();
+    let rx = e.client.all_received_messages().await.unwrap();
+    assert_eq!(
+        rx.iter().find(|m| m.id == id).unwrap().sender,
+        "OrangeMoney"
+    );
+    let url = "https://example.com/recu.jpg".to_string();
+    let id = e
+        .sim
+        .inject_chat(None, "+224655001122", "Photo", Some(url.clone()))
+        .unwrap();
+    let chats = e.client.all_received_chats().await.unwrap();
+    let c = chats.iter().find(|c| c.id == id).unwrap();
+    assert!(c.attachment.is_some(), "attachment kept");
+    assert_eq!(c.account, e.fx.whatsapp.as_ref().unwrap().connected.phone);
+}
+
+#[tokio::test]
+async fn a_reset_connection_fails_the_send_without_storing_it() {
+    let e = env().await;
+    e.sim.set_faults(Faults {
+        reset_rate: 1.0,
+        ..Faults::default()
+    });
+    let err = e
+        .client
+        .send_sms(&e.sms("621234567", "Bonjour"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err}");
+    // The client cannot tell a reset before processing from one after: it must reconcile.
+    assert!(err.is_ambiguous());
+    assert!(e.sim.ledger().is_empty());
+}
+
+#[tokio::test]
+async fn escaping_is_undone_exactly_once_and_urls_are_kept_verbatim() {
+    let e = env().await;
+    for t in [
+        "a &amp; b",
+        "https://example.com/?a=1&b=2",
+        "awa@example.com",
+        "5 < 6 > 4",
+    ] {
+        e.client.send_sms(&e.sms("621234567", t)).await.unwrap();
+    }
+    let pending = e.client.all_pending_messages().await.unwrap();
+    let texts: HashSet<&str> = pending.iter().map(|m| m.message.as_str()).collect();
+    for t in [
+        "a &amp; b",
+        "https://example.com/?a=1&b=2",
+        "awa@example.com",
+        "5 < 6 > 4",
+    ] {
+        assert!(texts.contains(t), "{t} round-trips");
+    }
+    let stored: HashSet<String> = e.sim.ledger().into_iter().map(|l| l.text).collect();
+    assert!(
+        stored.contains("https://example.com/?a=1&b=2"),
+        "URL not escaped"
+    );
+    assert!(stored.contains("a &amp;amp; b"));
+
+    e.client.create_group("L'équipe \"A\"").await.unwrap();
+    let groups = e.client.all_groups().await.unwrap();
+    assert!(groups.iter().any(|g| g.name == "L'équipe \"A\""));
+}
+
+#[tokio::test]
+async fn uploads_with_a_bad_extension_are_refused_for_single_and_bulk_chats() {
+    let e = env().await;
+    let bad = WaContent::Media {
+        caption: "Virus".into(),
+        source: MediaSource::File {
+            name: "setup.exe".into(),
+            bytes: b"MZ".to_vec(),
+        },
+    };
+    let err = e
+        .client
+        .send_whatsapp(&SendWhatsApp::new(
+            e.wa(),
+            WaRecipient::Phone(e.phone("621234567")),
+            bad.clone(),
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidParameters(_)), "{err}");
+    assert_eq!(err.status(), Some(400));
+    let to = Recipients::numbers(vec![e.phone("621234567")]).unwrap();
+    let err = e
+        .client
+        .send_bulk_whatsapp(&SendBulkWhatsApp::new(e.wa(), "Fichier", bad, to.clone()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidParameters(_)), "{err}");
+    assert_eq!(err.status(), Some(400), "a bad extension stays 400 in bulk");
+
+    let good = WaContent::Document {
+        caption: "Tarifs".into(),
+        source: DocumentSource::File {
+            name: "tarifs.xlsx".into(),
+            bytes: b"PK\x03\x04".to_vec(),
+        },
+    };
+    let r = e
+        .client
+        .send_bulk_whatsapp(&SendBulkWhatsApp::new(e.wa(), "Fichier", good, to))
+        .await
+        .unwrap();
+    assert_eq!(r.queued, Some(1));
+    let camp = e
+        .client
+        .get_wa_campaigns(PageRequest::first(5))
+        .await
+        .unwrap();
+    assert_eq!(camp[0].kind, "document");
+}
+
+#[tokio::test]
+async fn campaign_controls_refuse_campaigns_that_are_not_the_callers() {
+    let e = env().await;
+    // An id no fixture object has (the fixture has no campaign at all).
+    let unknown = u64::from(u32::MAX);
+    let err = e.client.stop_sms_campaign(unknown).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidParameters(_)), "{err}");
+    let err = e.client.start_wa_campaign(unknown).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidParameters(_)), "{err}");
+    let err = e.client.delete_wa_campaign(unknown).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidParameters(_)), "{err}");
+    // Deletes of unknown ids still answer success (§2.4).
+    e.client.delete_contact(unknown).await.unwrap();
+    e.client.delete_sent_message(unknown).await.unwrap();
 }
