@@ -598,3 +598,43 @@ async fn submitting_the_same_send_form_twice_sends_once() {
     assert_eq!(all_messages(&app).await.len(), 1);
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_dashboard_chart_counts_sent_and_failed_per_day() {
+    use messagepro_console::Clock;
+    let app = spawn_app_with_sim().await;
+    let u = app.login_as("lecteur").await;
+    let day = 86_400_000;
+    let two_days_ago = app.clock.now_ms() - 2 * day;
+    let row = |status| messagepro_store::NewMessage {
+        channel: messagepro_store::Channel::Sms,
+        recipient: "+224621234567".into(),
+        text: "x".into(),
+        route: serde_json::json!({}),
+        status,
+        segments: 1,
+        created_by: Some(u.id),
+        campaign_id: None,
+    };
+    let rows = vec![
+        row(MessageStatus::Sent),
+        row(MessageStatus::Sent),
+        row(MessageStatus::Sent),
+        row(MessageStatus::Failed),
+        row(MessageStatus::Pending),
+    ];
+    app.store
+        .insert_messages(&rows, two_days_ago)
+        .await
+        .unwrap();
+    let label = chrono::DateTime::from_timestamp_millis(two_days_ago)
+        .unwrap()
+        .format("%d/%m")
+        .to_string();
+    let dash = body(app.get("/messaging/").await).await;
+    assert!(
+        dash.contains(&format!("<title>{label} : 3 Envoyé, 1 Échec</title>")),
+        "{dash}"
+    );
+    app.cleanup().await;
+}
