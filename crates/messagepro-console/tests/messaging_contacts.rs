@@ -478,3 +478,29 @@ async fn sync_with_an_unreachable_platform_says_so_and_changes_nothing() {
     );
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_empty_import_is_refused_with_a_sentence_that_htmx_can_show() {
+    let app = spawn_app().await;
+    app.login_as("superviseur").await;
+    let (status, html) = body(
+        app.post("/messaging/contacts/import", &[("csv", "\n\n")])
+            .await,
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("Le fichier est vide"), "{html}");
+    let token = app.csrf().await;
+    let r = app
+        .client
+        .post(app.at("/messaging/contacts/import"))
+        .header("hx-request", "true")
+        .form(&[("csv", ""), ("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let (status, html) = body(r).await;
+    assert_eq!(status, 200, "htmx swaps only 2xx answers");
+    assert!(html.contains("Le fichier est vide"));
+    app.cleanup().await;
+}

@@ -893,6 +893,8 @@ pub async fn import_rows(
 
 #[tracing::instrument(skip_all)]
 async fn import(ui: Ui, req: Request) -> Result<Response, AppError> {
+    // htmx does not swap 4xx answers: its requests get the error page with 200
+    let htmx = req.headers().contains_key("hx-request");
     let input = read_import(&ui.state, req).await?;
     let all_groups = ui.state.store.list_groups().await?;
     let groups: BTreeSet<i64> = input
@@ -916,7 +918,7 @@ async fn import(ui: Ui, req: Request) -> Result<Response, AppError> {
             report: None,
             error: Some(msg),
         })
-        .map(unprocessable);
+        .map(|r| if htmx { r } else { unprocessable(r) });
     }
     let rows: Vec<(u64, String, String)> =
         raw.into_iter().map(|r| (r.line, r.name, r.phone)).collect();
