@@ -18,7 +18,11 @@ async fn run(name: &str, store: &Store) {
     for b in 0..N / BATCH {
         let batch: Vec<NewMessage> = (0..BATCH)
             .map(|i| NewMessage {
-                channel: if i % 10 == 0 { Channel::Whatsapp } else { Channel::Sms },
+                channel: if i % 10 == 0 {
+                    Channel::Whatsapp
+                } else {
+                    Channel::Sms
+                },
                 recipient: format!("+22462{:07}", b * BATCH + i),
                 text: "Bonjour, votre commande est prête.".into(),
                 route: serde_json::json!({"mode": "devices", "device": 1}),
@@ -28,7 +32,10 @@ async fn run(name: &str, store: &Store) {
                 campaign_id: None,
             })
             .collect();
-        store.insert_messages(&batch, 1_000 + b as i64).await.unwrap();
+        store
+            .insert_messages(&batch, 1_000 + b as i64)
+            .await
+            .unwrap();
     }
     let ingest = t.elapsed();
     let f = MessageFilter {
@@ -56,10 +63,16 @@ async fn run(name: &str, store: &Store) {
     let first = store.list_messages(&f, Page::first(50)).await.unwrap();
     let deep_id = first[0].id - 90_000;
     let t = Instant::now();
-    store.list_messages(&f, Page::before(deep_id, 50)).await.unwrap();
+    store
+        .list_messages(&f, Page::before(deep_id, 50))
+        .await
+        .unwrap();
     time("history page at ~90k (keyset)", t.elapsed());
     let t = Instant::now();
-    store.list_messages(&f, Page::number(1_600, 50)).await.unwrap();
+    store
+        .list_messages(&f, Page::number(1_600, 50))
+        .await
+        .unwrap();
     time("history page at ~80k (offset)", t.elapsed());
     let t = Instant::now();
     let n = store.count_messages(&f).await.unwrap();

@@ -39,6 +39,28 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// Opens a write transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken at
+/// once (waiting up to the busy timeout), instead of failing with `SQLITE_BUSY` when a deferred
+/// transaction that has read tries to write while another connection writes.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>;
+}
+
+impl BeginWrite for sqlx::SqlitePool {
+    type Db = sqlx::Sqlite;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for sqlx::PgPool {
+    type Db = sqlx::Postgres;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
 /// A value bound to a dynamically built query (filters).
 #[derive(Debug, Clone)]
 pub(crate) enum Arg {

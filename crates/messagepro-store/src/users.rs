@@ -2,7 +2,7 @@
 //! by the first migration, others are created from the admin pages.
 
 use crate::error::conflict;
-use crate::{NewUser, Result, Role, RoleRow, Store, StoreError, User, on_pool};
+use crate::{BeginWrite, NewUser, Result, Role, RoleRow, Store, StoreError, User, on_pool};
 
 const USER_COLUMNS: &str = "SELECT u.id, u.username, u.password_hash, u.role_id, r.name AS role_name, \
      u.language, u.disabled, u.created_ms, u.updated_ms, u.last_login_ms \
@@ -167,7 +167,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<Role> {
         let id: i64 = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO roles (name, description, builtin, created_ms) VALUES ($1, $2, FALSE, $3) RETURNING id")
                 .bind(name).bind(description).bind(now_ms)
@@ -187,7 +187,7 @@ impl Store {
     /// Replaces the permissions of a role, in one transaction.
     pub async fn set_role_permissions(&self, role_id: i64, permissions: &[&str]) -> Result<()> {
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             sqlx::query("DELETE FROM role_permissions WHERE role_id = $1")
                 .bind(role_id).execute(&mut *tx).await?;
             for perm in permissions {

@@ -525,3 +525,107 @@ async fn unsupported_urls_are_refused() {
         Err(StoreError::UnsupportedUrl)
     ));
 }
+
+story!(
+    a_send_is_recorded_with_its_audit_entry_in_one_transaction,
+    audited_sends
+);
+async fn audited_sends(s: &Store) {
+    let msg = |campaign_id| NewMessage {
+        channel: Channel::Sms,
+        recipient: "+224621000001".into(),
+        text: "Bonjour".into(),
+        route: json!({}),
+        status: MessageStatus::Queued,
+        segments: 1,
+        created_by: None,
+        campaign_id,
+    };
+    let audit = |action: &str| NewAudit {
+        at_ms: 7,
+        user_id: None,
+        username: Some("awa".into()),
+        action: action.into(),
+        target: Some("+224621000001".into()),
+        ip: None,
+        outcome: Outcome::Success,
+        detail: None,
+    };
+    let id = s
+        .insert_message_audited(&msg(None), &audit("sms.send"), 7)
+        .await
+        .unwrap();
+    assert_eq!(s.message_by_id(id).await.unwrap().unwrap().created_ms, 7);
+    let camp = NewCampaign {
+        name: "Promo".into(),
+        channel: Channel::Sms,
+        status: CampaignStatus::Queued,
+        total: 2,
+        created_by: None,
+    };
+    let (cid, ids) = s
+        .insert_campaign_audited(&camp, &[msg(None), msg(None)], &audit("sms.bulk"), 8)
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+    for id in &ids {
+        assert_eq!(
+            s.message_by_id(*id).await.unwrap().unwrap().campaign_id,
+            Some(cid)
+        );
+    }
+    let audited = s
+        .list_audit(&AuditFilter::default(), Page::first(10))
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 2);
+
+    // a failing statement rolls the whole transaction back: no orphan message, no audit line
+    let bad = NewMessage {
+        created_by: Some(999_999), // foreign key violation
+        ..msg(None)
+    };
+    assert!(
+        s.insert_message_audited(&bad, &audit("sms.send"), 9)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        s.count_messages(&MessageFilter::default()).await.unwrap(),
+        3
+    );
+    assert_eq!(s.count_audit(&AuditFilter::default()).await.unwrap(), 2);
+}
+
+story!(
+    concurrent_writers_wait_instead_of_failing,
+    concurrent_writes
+);
+async fn concurrent_writes(s: &Store) {
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..25 {
+                let m = NewMessage {
+                    channel: Channel::Sms,
+                    recipient: format!("+2246210{t}{i:04}"),
+                    text: "x".into(),
+                    route: json!({}),
+                    status: MessageStatus::Queued,
+                    segments: 1,
+                    created_by: None,
+                    campaign_id: None,
+                };
+                s.insert_messages(&[m.clone(), m], i).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(
+        s.count_messages(&MessageFilter::default()).await.unwrap(),
+        400
+    );
+}
