@@ -1663,6 +1663,7 @@ async fn audio_chats_list_no_attachment_and_documents_list_their_url() {
         .unwrap();
     let a = chats.iter().find(|c| c.id == e.sim.ledger()[0].id).unwrap();
     assert_eq!(a.attachment, None, "audio has no attachment in lists");
+    assert_eq!(a.message, None, "the caption of audio is dropped");
     let d = chats.iter().find(|c| c.id == e.sim.ledger()[1].id).unwrap();
     assert_eq!(d.attachment.as_deref(), Some("https://example.com/d.docx"));
     assert_eq!(d.message.as_deref(), Some("Doc"));
@@ -2149,4 +2150,68 @@ async fn campaign_controls_refuse_campaigns_that_are_not_the_callers() {
     // Deletes of unknown ids still answer success (§2.4).
     e.client.delete_contact(unknown).await.unwrap();
     e.client.delete_sent_message(unknown).await.unwrap();
+}
+
+#[tokio::test]
+async fn deleting_a_whatsapp_account_checks_no_permission_but_does_check_ownership() {
+    let e = env().await;
+    let restricted = client_for(&e.sim, &e.fx.secrets.restricted);
+    let err = restricted
+        .delete_wa_account("no-such-account")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::WhatsAppAccountNotFound(_)), "{err}");
+    // §1.3: delete/wa.account is the one endpoint without a permission check.
+    let ack = restricted.delete_wa_account(&e.wa_off()).await.unwrap();
+    assert_eq!(ack.message, "WhatsApp account has been deleted!");
+    let left = e.client.all_whatsapp_accounts().await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].unique, e.wa());
+}
+
+#[tokio::test]
+async fn concurrent_sends_through_one_client_are_each_stored_once() {
+    let e = env().await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let client = e.client.clone();
+        let req = e.sms(&format!("6210300{i:02}"), &format!("Message {i}"));
+        tasks.spawn(async move { client.send_sms(&req).await });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap().unwrap();
+    }
+    let ledger = e.sim.ledger();
+    assert_eq!(ledger.len(), 20);
+    assert!(ledger.iter().all(|l| l.submissions == 1));
+    let pending = e.client.all_pending_messages().await.unwrap();
+    let ids: HashSet<u64> = pending.iter().map(|m| m.id).collect();
+    assert_eq!(ids.len(), 20);
+}
+
+#[tokio::test]
+async fn a_mexican_whatsapp_recipient_gets_the_extra_one() {
+    let e = env().await;
+    let mx = messagepro::Phone::parse_international("+52 55 1234 5678").unwrap();
+    e.client
+        .send_whatsapp(&SendWhatsApp::new(
+            e.wa(),
+            WaRecipient::Phone(mx.clone()),
+            text("Hola"),
+        ))
+        .await
+        .unwrap();
+    let chats = e
+        .client
+        .get_pending_chats(PageRequest::first(5))
+        .await
+        .unwrap();
+    assert_eq!(chats[0].recipient, "+5215512345678");
+    // SMS keep the number as parsed.
+    e.client
+        .send_sms(&SendSms::new(mx, "Hola", SmsRoute::device(e.online())))
+        .await
+        .unwrap();
+    let sms = e.client.all_pending_messages().await.unwrap();
+    assert_eq!(sms[0].recipient, "+525512345678");
 }
