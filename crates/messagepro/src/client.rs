@@ -45,6 +45,7 @@ struct Inner {
     secret: SecretString,
     default_country: String,
     timeout: Duration,
+    connect_timeout: Duration,
     read_retries: u32,
     retry_backoff: Duration,
 }
@@ -209,6 +210,7 @@ impl ClientBuilder {
                 secret,
                 default_country: country,
                 timeout: self.timeout,
+                connect_timeout: self.connect_timeout,
                 read_retries: self.read_retries,
                 retry_backoff: self.retry_backoff,
             }),
@@ -395,11 +397,11 @@ impl Client {
     }
 
     async fn execute(&self, req: reqwest::RequestBuilder) -> Result<Raw> {
-        let timeout = self.inner.timeout;
+        let (timeout, connect_timeout) = (self.inner.timeout, self.inner.connect_timeout);
         let resp = req
             .send()
             .await
-            .map_err(|e| Error::from_reqwest(e, timeout))?;
+            .map_err(|e| Error::from_reqwest(e, timeout, connect_timeout))?;
         let http_status = resp.status().as_u16();
         let content_type = resp
             .headers()
@@ -409,7 +411,7 @@ impl Client {
             .to_owned();
         let body = resp.bytes().await.map_err(|e| {
             // The request was sent and an answer started: always ambiguous.
-            match Error::from_reqwest(e, timeout) {
+            match Error::from_reqwest(e, timeout, connect_timeout) {
                 Error::Transport { source, .. } => Error::Transport {
                     source,
                     ambiguous: true,

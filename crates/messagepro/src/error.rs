@@ -253,12 +253,16 @@ impl Error {
     }
 
     /// Wraps a reqwest error: strips the URL (it carries the secret) and classifies timeouts.
-    pub(crate) fn from_reqwest(e: reqwest::Error, timeout: Duration) -> Self {
+    pub(crate) fn from_reqwest(
+        e: reqwest::Error,
+        timeout: Duration,
+        connect_timeout: Duration,
+    ) -> Self {
         let connect = e.is_connect();
         let builder = e.is_builder();
         if e.is_timeout() {
             return Self::Timeout {
-                after: timeout,
+                after: if connect { connect_timeout } else { timeout },
                 ambiguous: !connect,
             };
         }

@@ -22,6 +22,15 @@ pub enum Encoding {
     Ucs2,
 }
 
+impl std::fmt::Display for Encoding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Encoding::Gsm7 => "GSM-7",
+            Encoding::Ucs2 => "UCS-2",
+        })
+    }
+}
+
 /// The result of [`analyze`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SmsAnalysis {
@@ -136,6 +145,12 @@ mod tests {
 
     fn a(n: usize) -> String {
         "a".repeat(n)
+    }
+
+    #[test]
+    fn encodings_display_their_usual_names() {
+        assert_eq!(Encoding::Gsm7.to_string(), "GSM-7");
+        assert_eq!(Encoding::Ucs2.to_string(), "UCS-2");
     }
 
     #[test]

@@ -183,7 +183,7 @@ pub async fn run(args: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             } else {
                 let info = analyze(&req.message);
                 output::line(format!(
-                    "{} ({} → {}, {} segment(s), {:?})",
+                    "{} ({} → {}, {} segment(s), {})",
                     receipt.message,
                     req.phone,
                     receipt
