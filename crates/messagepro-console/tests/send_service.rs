@@ -298,3 +298,33 @@ async fn the_background_worker_moves_pending_messages_to_sent() {
     assert_eq!(status, MessageStatus::Sent);
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_sync_reads_past_the_first_page_of_a_long_sent_list() {
+    let app = spawn_app_with_sim().await;
+    let u = user(&app, &[Permission::SendSms]).await;
+    let numbers: Vec<Phone> = (0..250)
+        .map(|i| phone(&format!("62{}", 1_000_000 + i)))
+        .collect();
+    let req = CampaignRequest {
+        name: "Longue liste".into(),
+        text: "Bonjour à tous".into(),
+        numbers,
+        groups: vec![],
+        route: SmsRoute::device(app.online_device()),
+    };
+    app.state.sender().submit_campaign(&u, req).await.unwrap();
+    app.sim.process_queue();
+    let r = app.sync().await;
+    assert_eq!((r.checked, r.updated), (250, 250));
+    let sent = app
+        .store
+        .count_messages(&MessageFilter {
+            status: Some(MessageStatus::Sent),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(sent, 250);
+    app.cleanup().await;
+}

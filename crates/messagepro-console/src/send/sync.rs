@@ -13,7 +13,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use messagepro::{ChatStatus, SmsStatus};
+use messagepro::{ChatStatus, PageRequest, SentSms, SmsStatus};
 use messagepro_store::{
     CampaignStatus, Channel, Message, MessageFilter, MessageStatus, Page, Store,
 };
@@ -125,9 +125,28 @@ async fn waiting_rows(store: &Store) -> anyhow::Result<Vec<Message>> {
 }
 
 /// Every SMS row of the platform, sent and pending, oldest id first.
-async fn sms_rows(api: &messagepro::Client) -> anyhow::Result<Vec<Remote>> {
+/// The sent list back to `since` (Unix seconds). The platform lists newest first and its page 2
+/// skips rows, so page 1 is read with a doubling limit until it reaches rows older than `since`
+/// or the end of the list — a pass does not download years of history to settle today's rows.
+async fn sent_since(api: &messagepro::Client, since: i64) -> anyhow::Result<Vec<SentSms>> {
+    let mut limit: u32 = 200;
+    loop {
+        let rows = api.get_sent_messages(PageRequest::first(limit)).await?;
+        let reached = rows
+            .iter()
+            .map(|r| r.created)
+            .min()
+            .is_some_and(|c| c < since);
+        if rows.len() < limit as usize || reached || limit >= 1 << 24 {
+            return Ok(rows);
+        }
+        limit *= 2;
+    }
+}
+
+async fn sms_rows(api: &messagepro::Client, since: i64) -> anyhow::Result<Vec<Remote>> {
     let pending = api.all_pending_messages().await?;
-    let sent = api.all_sent_messages().await?;
+    let sent = sent_since(api, since).await?;
     let mut out: Vec<Remote> = sent
         .into_iter()
         .filter_map(|s| {
@@ -194,7 +213,10 @@ pub async fn sync_once(state: &AppState) -> anyhow::Result<SyncReport> {
     let mut report = SyncReport::default();
     let mut touched = HashSet::new();
     if !sms.is_empty() {
-        let remote = sms_rows(&state.api).await?;
+        // one day of margin: the platform's clock is not ours
+        let oldest = sms.iter().map(|m| m.created_ms).min().unwrap_or(0);
+        let since = oldest / 1000 - 86_400;
+        let remote = sms_rows(&state.api, since).await?;
         reconcile(state, &sms, &remote, false, &mut report, &mut touched).await?;
     }
     if !chats.is_empty() {
