@@ -3,7 +3,7 @@
 
 mod helpers;
 
-use helpers::spawn_app;
+use helpers::{spawn_app, spawn_app_with};
 use messagepro_store::AuditFilter;
 use std::time::Duration;
 
@@ -197,4 +197,18 @@ async fn logout_ends_the_session() {
     assert_eq!(r.status(), 303);
     assert_eq!(app.get("/admin/users").await.status(), 303);
     app.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_secure_unless_configured_off() {
+    let app = spawn_app_with(|s| s.cookie_secure = true).await;
+    let r = app.get("/login").await;
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    app.cleanup().await;
+    let plain = spawn_app().await; // the tests' default: plain http
+    let r = plain.get("/login").await;
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    plain.cleanup().await;
 }

@@ -43,6 +43,11 @@ pub fn new_client() -> reqwest::Client {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// [`spawn_app`] with settings adjusted by `adjust` (before the app is built).
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
         cookie_secure: false, // plain http in tests
@@ -65,6 +70,7 @@ pub async fn spawn_app() -> TestApp {
     };
     store.migrate().await.unwrap();
     settings.database_url = "(test)".into();
+    adjust(&mut settings);
     let clock = ManualClock::default();
     let app = Application::build_with_store(settings, store.clone(), Arc::new(clock.clone()))
         .await
