@@ -185,6 +185,15 @@ impl Recipients {
         Self::new(Vec::new(), groups)
     }
 
+    /// No numbers and no groups: only for requests that carry their recipients elsewhere
+    /// (WhatsApp group JIDs), whose constructors check that something is addressed.
+    pub(crate) fn none() -> Self {
+        Self {
+            numbers: Vec::new(),
+            groups: Vec::new(),
+        }
+    }
+
     /// The phone numbers.
     pub fn phone_numbers(&self) -> &[Phone] {
         &self.numbers

@@ -274,6 +274,31 @@ impl SendBulkWhatsApp {
     }
 }
 
+impl SendBulkWhatsApp {
+    /// A campaign to WhatsApp group JIDs only (`…@g.us`); fails when `jids` is empty or an
+    /// entry is not a group JID.
+    pub fn to_group_jids(
+        account: impl Into<String>,
+        campaign: impl Into<String>,
+        content: WaContent,
+        jids: Vec<String>,
+    ) -> Result<Self> {
+        if jids.is_empty() {
+            return Err(Error::InvalidInput(
+                "a campaign needs at least one recipient".into(),
+            ));
+        }
+        if let Some(bad) = jids.iter().find(|j| !j.contains("@g.us")) {
+            return Err(Error::InvalidInput(format!(
+                "`{bad}` is not a WhatsApp group JID (…@g.us)"
+            )));
+        }
+        let mut req = Self::new(account, campaign, content, Recipients::none());
+        req.group_jids = jids;
+        Ok(req)
+    }
+}
+
 /// Answer of `send/whatsapp`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WaReceipt {

@@ -637,3 +637,38 @@ async fn every_endpoint_hits_its_documented_path() {
     ];
     assert_eq!(paths, expected);
 }
+
+#[tokio::test]
+async fn a_whatsapp_campaign_to_group_jids_only_sends_them_as_recipients() {
+    let (server, client) = setup().await;
+    Mock::given(path("/api/send/whatsapp.bulk"))
+        .respond_with(ok("2 chats has been queued for sending!"))
+        .mount(&server)
+        .await;
+    let req = SendBulkWhatsApp::to_group_jids(
+        "acc",
+        "Groupes",
+        WaContent::Text("Salut".into()),
+        vec!["1@g.us".into(), "2@g.us".into()],
+    )
+    .unwrap();
+    assert_eq!(
+        client.send_bulk_whatsapp(&req).await.unwrap().queued,
+        Some(2)
+    );
+    let f = form(&only_request(&server).await);
+    assert_eq!(get(&f, "recipients"), Some("1@g.us,2@g.us"));
+    assert!(!keys(&f).contains(&"groups"));
+    assert!(
+        SendBulkWhatsApp::to_group_jids("a", "c", WaContent::Text("x".into()), vec![]).is_err()
+    );
+    assert!(
+        SendBulkWhatsApp::to_group_jids(
+            "a",
+            "c",
+            WaContent::Text("x".into()),
+            vec!["+224621234567".into()]
+        )
+        .is_err()
+    );
+}
