@@ -162,10 +162,11 @@ async fn an_offline_device_is_explained_in_a_sentence_and_the_attempt_is_recorde
     assert_eq!(ms.len(), 1);
     assert_eq!(ms[0].status, MessageStatus::Failed);
     assert!(app.sim.ledger().is_empty(), "sent anyway");
+    let h = history(&app).await;
+    assert!(h.contains(r#"class="badge badge-failed""#));
     assert!(
-        history(&app)
-            .await
-            .contains(r#"class="badge badge-failed""#)
+        h.contains("Le téléphone choisi est hors ligne"),
+        "reason not in history"
     );
     app.cleanup().await;
 }

@@ -196,6 +196,17 @@ impl SendError {
     }
 }
 
+/// What a history page shows for a stored `platform_message`: the platform's own words as they
+/// are, or — for failures the console itself diagnosed (stored as a `send.error.*` key: device
+/// offline, platform unreachable) — the sentence in the user's language.
+pub fn describe_stored_message(i18n: &I18n, lang: Lang, stored: &str) -> String {
+    if stored.starts_with("send.error.") {
+        i18n.tf(lang, stored, &[("detail", "")])
+    } else {
+        stored.to_owned()
+    }
+}
+
 /// The translation key for a client error (`send.error.*`).
 pub fn platform_error_key(e: &messagepro::Error) -> &'static str {
     use messagepro::Error as E;
@@ -402,7 +413,7 @@ impl SendService {
             }
             Err(cause) => {
                 let stored = match &cause {
-                    FailCause::DeviceOffline => "device offline".to_owned(),
+                    FailCause::DeviceOffline => "send.error.device_offline".to_owned(),
                     FailCause::Platform(e) => e
                         .platform_message()
                         .map(str::to_owned)
@@ -582,7 +593,7 @@ impl SendService {
             }
             Err(cause) => {
                 let stored = match &cause {
-                    FailCause::DeviceOffline => "device offline".to_owned(),
+                    FailCause::DeviceOffline => "send.error.device_offline".to_owned(),
                     FailCause::Platform(e) => e
                         .platform_message()
                         .map(str::to_owned)

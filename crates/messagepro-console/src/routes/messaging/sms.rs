@@ -1112,6 +1112,8 @@ impl HistoryFilters {
 #[derive(Debug, Clone)]
 pub struct HistoryRow {
     pub m: Message,
+    /// The platform's answer, or the console's own diagnosis in the user's language.
+    pub detail: Option<String>,
     pub sender: String,
     pub route: String,
 }
@@ -1160,16 +1162,21 @@ async fn user_names(ui: &Ui) -> Result<Vec<(i64, String)>, AppError> {
         .collect())
 }
 
-fn rows_of(messages: Vec<Message>, users: &[(i64, String)], credits: &str) -> Vec<HistoryRow> {
+fn rows_of(messages: Vec<Message>, users: &[(i64, String)], ui: &Ui) -> Vec<HistoryRow> {
+    let credits = ui.t("sms.route.credits_short");
     messages
         .into_iter()
         .map(|m| HistoryRow {
+            detail: m
+                .platform_message
+                .as_deref()
+                .map(|pm| crate::send::describe_stored_message(&ui.state.i18n, ui.lang, pm)),
             sender: m
                 .created_by
                 .and_then(|id| users.iter().find(|(u, _)| *u == id))
                 .map(|(_, n)| n.clone())
                 .unwrap_or_default(),
-            route: route_label(&m.route, credits),
+            route: route_label(&m.route, &credits),
             m,
         })
         .collect()
@@ -1181,12 +1188,7 @@ async fn history(ui: Ui, Query(q): Query<HistoryFilters>) -> Result<Response, Ap
     let (rows, next_before, error, status) = match q.to_filter(&ui.state.settings.default_country) {
         Ok(f) => {
             let (messages, next) = page_of(&ui, &f, q.before).await?;
-            (
-                rows_of(messages, &users, &ui.t("sms.route.credits_short")),
-                next,
-                None,
-                StatusCode::OK,
-            )
+            (rows_of(messages, &users, &ui), next, None, StatusCode::OK)
         }
         Err(key) => (
             Vec::new(),
@@ -1246,7 +1248,7 @@ async fn history_csv(ui: Ui, Query(q): Query<HistoryFilters>) -> Result<Response
     ];
     w.write_record(columns)
         .map_err(|e| AppError::Internal(e.into()))?;
-    for r in rows_of(messages, &users, &ui.t("sms.route.credits_short")) {
+    for r in rows_of(messages, &users, &ui) {
         let m = &r.m;
         w.write_record([
             m.id.to_string(),
@@ -1255,7 +1257,7 @@ async fn history_csv(ui: Ui, Query(q): Query<HistoryFilters>) -> Result<Response
             csv_text(&m.text),
             m.segments.to_string(),
             m.status.as_str().to_owned(),
-            csv_text(m.platform_message.as_deref().unwrap_or("")),
+            csv_text(r.detail.as_deref().unwrap_or("")),
             csv_text(&r.sender),
             csv_text(&r.route),
         ])
