@@ -232,6 +232,11 @@ async fn five_wrong_codes_lock_the_phone_until_a_new_code_is_sent() {
     let (status, html) = verify(&app, "621234567", &code).await;
     assert_eq!(status, 429, "{html}");
     assert!(html.contains("Trop de codes erronés"));
+    // a new code right away is refused (cooldown), 30 s later it goes
+    let (status, html) = send_otp(&app, "621234567", "Code {{otp}}", "300").await;
+    assert_eq!(status, 422);
+    assert!(html.contains("Patientez 30 secondes"), "{html}");
+    app.clock.advance(Duration::from_secs(30));
     assert_eq!(
         send_otp(&app, "621234567", "Code {{otp}}", "300").await.0,
         303

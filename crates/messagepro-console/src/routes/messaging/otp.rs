@@ -60,6 +60,8 @@ pub const MAX_EXPIRE: u32 = 600;
 pub const MIN_EXPIRE: u32 = 30;
 /// Wrong codes accepted for one phone before a new code is needed.
 pub const MAX_ATTEMPTS: usize = 5;
+/// Seconds before another code may be sent to the same phone.
+pub const RESEND_COOLDOWN: i64 = 30;
 /// Longest OTP message.
 const MAX_MESSAGE: usize = 500;
 
@@ -369,6 +371,11 @@ async fn send(ui: Ui, RawForm(body): RawForm) -> Result<Response, AppError> {
             },
         }
     };
+    let wait = cooldown_left(&ui.state, phone.e164()).await?;
+    if wait > 0 {
+        let msg = ui.tf("otp.error.cooldown", &[("seconds", &wait.to_string())]);
+        return fail(msg, form).await;
+    }
     let user = ui.user()?.clone();
     let req = SendRequest {
         channel: SendChannel::Otp {
@@ -418,6 +425,30 @@ async fn send(ui: Ui, RawForm(body): RawForm) -> Result<Response, AppError> {
             fail(msg, form).await
         }
     }
+}
+
+/// Seconds left before `phone` may receive another code (0: now).
+async fn cooldown_left(state: &AppState, phone: &str) -> Result<i64, AppError> {
+    let now = state.clock.now_ms();
+    let since = now - RESEND_COOLDOWN * 1000;
+    let recent = state
+        .store
+        .list_audit(
+            &AuditFilter {
+                action: Some(ISSUE.into()),
+                from_ms: Some(since),
+                ..Default::default()
+            },
+            Page::first(5000),
+        )
+        .await?;
+    Ok(recent
+        .iter()
+        .filter(|e| e.target.as_deref() == Some(phone))
+        .map(|e| (e.at_ms + RESEND_COOLDOWN * 1000 - now + 999) / 1000)
+        .max()
+        .unwrap_or(0)
+        .max(0))
 }
 
 // ----- verify -------------------------------------------------------------------------------
