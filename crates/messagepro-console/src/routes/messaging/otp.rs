@@ -226,7 +226,8 @@ struct SendPage {
     accounts: Vec<Opt>,
     platform_error: Option<String>,
     error: Option<String>,
-    recent: Vec<Message>,
+    /// Latest OTP sends with their translated platform note.
+    recent: Vec<(Message, Option<String>)>,
     min: u32,
     max: u32,
 }
@@ -299,7 +300,16 @@ async fn send_page(ui: &Ui, form: OtpForm, error: Option<String>) -> Result<Resp
             },
             Page::first(10),
         )
-        .await?;
+        .await?
+        .into_iter()
+        .map(|m| {
+            let note = m
+                .platform_message
+                .as_deref()
+                .map(|pm| crate::send::describe_stored_message(&ui.state.i18n, ui.lang, pm));
+            (m, note)
+        })
+        .collect();
     render(&SendPage {
         page: ui.page("otp.send_title"),
         form,

@@ -592,6 +592,8 @@ pub struct HistoryRow {
     /// Account unique id and content type, from the recorded route.
     pub account: String,
     pub kind: String,
+    /// The platform's answer, or the console's diagnosis translated.
+    pub note: Option<String>,
 }
 
 #[derive(Template)]
@@ -632,6 +634,9 @@ async fn history(ui: Ui, Query(q): Query<HistoryFilters>) -> Result<Response, Ap
                     HistoryRow {
                         account: get("account"),
                         kind: get("type"),
+                        note: m.platform_message.as_deref().map(|pm| {
+                            crate::send::describe_stored_message(&ui.state.i18n, ui.lang, pm)
+                        }),
                         m,
                     }
                 })
