@@ -124,6 +124,8 @@ pub struct Ui {
     pub session: Session,
     pub user: Option<CurrentUser>,
     pub lang: Lang,
+    /// The client's IP (TCP peer), for the audit log.
+    pub ip: Option<String>,
     csrf: String,
     flash: Option<Flash>,
     path: String,
@@ -197,11 +199,16 @@ impl FromRequestParts<AppState> for Ui {
         };
         let csrf = csrf::token(&session).await?;
         let flash = session.remove::<Flash>(FLASH_KEY).await?;
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
         Ok(Ui {
             state: state.clone(),
             session,
             user,
             lang,
+            ip,
             csrf,
             flash,
             path: parts.uri.path().to_owned(),

@@ -175,6 +175,7 @@ async fn role_changes_disabling_and_password_resets_take_effect_and_are_audited(
     assert_eq!(set_role.username.as_deref(), Some(admin.username.as_str()));
     assert_eq!(set_role.target.as_deref(), Some(target.username.as_str()));
     assert_eq!(set_role.detail.as_deref(), Some("lecteur -> superviseur"));
+    assert_eq!(set_role.ip.as_deref(), Some("127.0.0.1"));
     app.cleanup().await;
 }
 

@@ -155,7 +155,7 @@ async fn create_user(ui: Ui, Form(form): Form<NewUserForm>) -> Result<Response, 
                 Some((admin.id, &admin.username)),
                 "user.create",
                 Some(u.username.clone()),
-                None,
+                ui.ip.clone(),
                 Outcome::Success,
                 Some(format!("role {}", role.name)),
             )
@@ -243,7 +243,7 @@ async fn set_role(
         Some((admin.id, &admin.username)),
         "user.set_role",
         Some(target.username.clone()),
-        None,
+        ui.ip.clone(),
         Outcome::Success,
         Some(format!("{} -> {}", target.role_name, role.name)),
     )
@@ -269,7 +269,7 @@ async fn set_disabled(ui: Ui, id: i64, disabled: bool) -> Result<Response, AppEr
             "user.enable"
         },
         Some(target.username.clone()),
-        None,
+        ui.ip.clone(),
         Outcome::Success,
         None,
     )
@@ -309,7 +309,7 @@ async fn reset_password(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppErro
         Some((admin.id, &admin.username)),
         "user.reset_password",
         Some(target.username.clone()),
-        None,
+        ui.ip.clone(),
         Outcome::Success,
         None,
     )
@@ -410,7 +410,7 @@ async fn create_role(ui: Ui, RawForm(body): RawForm) -> Result<Response, AppErro
                 Some((admin.id, &admin.username)),
                 "role.create",
                 Some(role.name.clone()),
-                None,
+                ui.ip.clone(),
                 Outcome::Success,
                 Some(names.join(",")),
             )

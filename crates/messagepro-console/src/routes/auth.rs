@@ -164,7 +164,7 @@ async fn logout(ui: Ui, user: CurrentUser) -> Result<Response, AppError> {
         Some((user.id, &user.username)),
         "auth.logout",
         None,
-        None,
+        ui.ip.clone(),
         Outcome::Success,
         None,
     )
