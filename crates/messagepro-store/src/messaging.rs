@@ -70,6 +70,7 @@ impl Store {
 
     /// Records a message and its audit entry in **one transaction** (the send path: nothing
     /// the user submitted is lost, and no send happens without its audit line). Returns the id.
+    /// An audit entry without a `detail` gets `message <id>`, so the line points at its message.
     pub async fn insert_message_audited(
         &self,
         m: &NewMessage,
@@ -82,9 +83,10 @@ impl Store {
                 .bind(m.channel.as_str()).bind(&m.recipient).bind(&m.text).bind(m.route.to_string())
                 .bind(m.status.as_str()).bind(m.segments).bind(m.created_by).bind(m.campaign_id).bind(now_ms)
                 .fetch_one(&mut *tx).await?;
+            let detail = audit.detail.clone().unwrap_or_else(|| format!("message {id}"));
             sqlx::query(INSERT_AUDIT)
                 .bind(audit.at_ms).bind(audit.user_id).bind(&audit.username).bind(&audit.action)
-                .bind(&audit.target).bind(&audit.ip).bind(audit.outcome.as_str()).bind(&audit.detail)
+                .bind(&audit.target).bind(&audit.ip).bind(audit.outcome.as_str()).bind(detail)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
             id
@@ -149,6 +151,22 @@ impl Store {
             return Err(StoreError::NotFound("message"));
         }
         Ok(())
+    }
+
+    /// Sets the status (and, when given, the platform message) of every row of a campaign that
+    /// is still `queued` — the outcome of the one platform call that sends a whole campaign.
+    pub async fn set_queued_campaign_rows(
+        &self,
+        campaign_id: i64,
+        status: MessageStatus,
+        platform_message: Option<&str>,
+        now_ms: i64,
+    ) -> Result<u64> {
+        Ok(on_pool!(self, p => sqlx::query(
+            "UPDATE messages SET status = $2, platform_message = COALESCE($3, platform_message), \
+             updated_ms = $4 WHERE campaign_id = $1 AND status = 'queued'")
+            .bind(campaign_id).bind(status.as_str()).bind(platform_message).bind(now_ms)
+            .execute(p).await?.rows_affected()))
     }
 
     fn message_where(f: &MessageFilter) -> Where {

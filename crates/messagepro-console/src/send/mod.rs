@@ -19,7 +19,6 @@
 //! sentence in the user's language (keys under `[send.error]` in `locales/*.toml`).
 
 pub mod recipients;
-mod record;
 pub mod sync;
 
 use std::sync::Arc;
@@ -371,7 +370,10 @@ impl SendService {
             outcome: Outcome::Success,
             detail: None,
         };
-        let id = record::insert_with_audit(&self.store, &message, &audit, now).await?;
+        let id = self
+            .store
+            .insert_message_audited(&message, &audit, now)
+            .await?;
         tracing::info!(message_id = id, "message recorded");
         self.dispatch(id, &req).await
     }
@@ -571,8 +573,10 @@ impl SendService {
                 req.groups.len()
             )),
         };
-        let (campaign_id, ids) =
-            record::insert_campaign(&self.store, &campaign, &rows, &audit, now).await?;
+        let (campaign_id, ids) = self
+            .store
+            .insert_campaign_audited(&campaign, &rows, &audit, now)
+            .await?;
         let result = async {
             self.check_device(&req.route).await?;
             let to = Recipients::new(req.numbers.clone(), req.groups.clone())?;
@@ -607,7 +611,8 @@ impl SendService {
                 )
             }
         };
-        record::set_campaign_rows(&self.store, campaign_id, row_status, msg.as_deref(), now)
+        self.store
+            .set_queued_campaign_rows(campaign_id, row_status, msg.as_deref(), now)
             .await?;
         self.store
             .update_campaign_status(campaign_id, campaign_status, now)
