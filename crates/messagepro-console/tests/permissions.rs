@@ -134,7 +134,7 @@ async fn a_superviseur_reaches_all_messaging_pages_but_no_admin_page() {
     for rule in all_rules().filter(|r| r.method == Method::GET) {
         let status = app.get(&concrete(rule.path)).await.status();
         if rule.path.starts_with("/messaging/") {
-            assert_eq!(status, 200, "{}", rule.path);
+            assert_eq!(status, 200, "{} -> {status}", rule.path);
         } else if rule.path.starts_with("/admin") {
             assert_eq!(status, 403, "{}", rule.path);
         }
