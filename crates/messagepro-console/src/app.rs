@@ -156,6 +156,7 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let port = listener.local_addr()?.port();
+        crate::password::warm_up().await;
         Ok(Application {
             listener,
             port,

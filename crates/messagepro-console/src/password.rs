@@ -35,6 +35,12 @@ fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash(&SecretString::from(generate_password())).unwrap_or_default())
 }
 
+/// Computes the dummy hash now (at start), so the first login of an unknown user does not pay
+/// for it — which would make that attempt measurably slower than a wrong password.
+pub async fn warm_up() {
+    let _ = tokio::task::spawn_blocking(|| dummy_hash().len()).await;
+}
+
 /// Verifies `password` against `stored` (or against a dummy hash when the user is unknown, and
 /// then always answers `false`). Runs on the blocking pool.
 pub async fn verify_async(password: SecretString, stored: Option<String>) -> bool {
