@@ -40,6 +40,9 @@ pub struct Settings {
     pub login_max_failures: i64,
     /// How long a lock lasts (also the window failures are counted in).
     pub login_lockout: Duration,
+    /// Behind one reverse proxy: take the client IP (login throttle, audit) from the last
+    /// `X-Forwarded-For` entry. Off by default: the header is forgeable without a proxy.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Settings {
@@ -56,6 +59,7 @@ impl Default for Settings {
             session_absolute: Duration::from_secs(12 * 3600),
             login_max_failures: 5,
             login_lockout: Duration::from_secs(15 * 60),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -75,6 +79,7 @@ struct FileSettings {
     session_absolute_hours: Option<u64>,
     login_max_failures: Option<i64>,
     login_lockout_minutes: Option<u64>,
+    trust_forwarded_for: Option<bool>,
 }
 
 impl Settings {
@@ -133,6 +138,13 @@ impl Settings {
                 .with_context(|| format!("invalid MESSAGEPRO_COOKIE_SECURE {v:?} (true/false)"))?;
         } else if let Some(b) = f.cookie_secure {
             s.cookie_secure = b;
+        }
+        if let Some(v) = env("MESSAGEPRO_TRUST_FORWARDED_FOR") {
+            s.trust_forwarded_for = parse_bool(&v).with_context(|| {
+                format!("invalid MESSAGEPRO_TRUST_FORWARDED_FOR {v:?} (true/false)")
+            })?;
+        } else if let Some(b) = f.trust_forwarded_for {
+            s.trust_forwarded_for = b;
         }
         if let Some(v) = pick("MESSAGEPRO_API_SECRET", f.api_secret)
             && !v.trim().is_empty()

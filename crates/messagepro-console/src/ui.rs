@@ -199,10 +199,7 @@ impl FromRequestParts<AppState> for Ui {
         };
         let csrf = csrf::token(&session).await?;
         let flash = session.remove::<Flash>(FLASH_KEY).await?;
-        let ip = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+        let ip = crate::guard::client_ip(parts, state.settings.trust_forwarded_for);
         Ok(Ui {
             state: state.clone(),
             session,

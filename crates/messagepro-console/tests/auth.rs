@@ -212,3 +212,81 @@ async fn the_session_cookie_is_secure_unless_configured_off() {
     assert!(!cookie.contains("Secure"), "{cookie}");
     plain.cleanup().await;
 }
+
+/// Five failures from one client behind a trusted proxy lock that client's IP, not the others'.
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_ip_lock_follows_x_forwarded_for() {
+    let app = spawn_app_with(|s| s.trust_forwarded_for = true).await;
+    let victim = app.create_user("lecteur").await;
+    let token = app.csrf().await;
+    let attempt = |xff: &'static str, user: String, pw: String| {
+        let req = app
+            .client
+            .post(app.at("/login"))
+            .header("x-forwarded-for", xff)
+            .form(&[
+                ("username", user),
+                ("password", pw),
+                ("csrf_token", token.clone()),
+            ]);
+        async move { req.send().await.unwrap().status() }
+    };
+    // the guesser tries 5 different usernames (no username lock) from 10.0.0.66
+    for i in 0..5 {
+        attempt("203.0.113.9, 10.0.0.66", format!("guess-{i}"), "x".into()).await;
+    }
+    let blocked = attempt(
+        "10.0.0.66",
+        victim.username.clone(),
+        victim.password.clone(),
+    )
+    .await;
+    assert_eq!(blocked, 429, "the guesser's IP is locked");
+    let ok = attempt(
+        "10.0.0.77",
+        victim.username.clone(),
+        victim.password.clone(),
+    )
+    .await;
+    assert_eq!(ok, 303, "another client behind the same proxy is not");
+    let audit = app
+        .store
+        .list_audit(
+            &AuditFilter {
+                action: Some("auth.login".into()),
+                ..Default::default()
+            },
+            messagepro_store::Page::first(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(audit[0].ip.as_deref(), Some("10.0.0.77"));
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn x_forwarded_for_is_ignored_unless_trusted() {
+    let app = spawn_app().await;
+    let token = app.csrf().await;
+    for i in 0..5 {
+        app.client
+            .post(app.at("/login"))
+            .header("x-forwarded-for", format!("10.9.9.{i}"))
+            .form(&[
+                ("username", format!("guess-{i}")),
+                ("password", "x".into()),
+                ("csrf_token", token.clone()),
+            ])
+            .send()
+            .await
+            .unwrap();
+    }
+    let u = app.create_user("lecteur").await;
+    let r = app.login(&u.username, &u.password).await;
+    assert_eq!(
+        r.status(),
+        429,
+        "a forged header does not escape the per-IP lock"
+    );
+    app.cleanup().await;
+}

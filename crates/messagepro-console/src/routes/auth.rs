@@ -1,9 +1,7 @@
 //! Logging in and out, choosing the language, the home redirect and the health check.
 
-use std::net::SocketAddr;
-
 use askama::Template;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
@@ -136,22 +134,19 @@ async fn login(
     Ok(resp)
 }
 
-/// The peer's IP address (the TCP peer: a reverse proxy's address when behind one), or
-/// `unknown` when the server was started without connection info (then all clients share one
-/// per-IP throttle — the per-username throttle still applies).
+/// The client's IP (see [`crate::guard::client_ip`]), or `unknown` when the server was started
+/// without connection info (then all clients share one per-IP throttle — the per-username
+/// throttle still applies).
 pub struct ClientIp(pub String);
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+impl axum::extract::FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(
         parts: &mut http::request::Parts,
-        _: &S,
+        state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
+            crate::guard::client_ip(parts, state.settings.trust_forwarded_for)
                 .unwrap_or_else(|| "unknown".to_owned()),
         ))
     }
