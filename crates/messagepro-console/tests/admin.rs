@@ -263,3 +263,55 @@ async fn the_language_switch_is_remembered_for_the_user() {
     assert_eq!(stored.language.as_deref(), Some("en"));
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_admin_edits_the_permissions_of_a_custom_role_but_not_of_a_builtin_one() {
+    let app = spawn_app().await;
+    app.login_as("admin").await;
+    let role = app
+        .store
+        .create_role("guichet", "", &["messaging.read"], 0)
+        .await
+        .unwrap();
+    let form = app.get(&format!("/admin/roles/{}", role.id)).await;
+    assert_eq!(form.status(), 200);
+    assert!(
+        form.text()
+            .await
+            .unwrap()
+            .contains(r#"value="messaging.read" checked"#)
+    );
+    let r = app
+        .post(
+            &format!("/admin/roles/{}", role.id),
+            &[("permission", "messaging.send_otp")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        app.store.role_permissions(role.id).await.unwrap(),
+        ["messaging.send_otp"]
+    );
+    let builtin = app.store.role_by_name("lecteur").await.unwrap().unwrap();
+    let r = app
+        .post(
+            &format!("/admin/roles/{}", builtin.id),
+            &[("permission", "admin.users")],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        app.store.role_permissions(builtin.id).await.unwrap(),
+        ["messaging.read"]
+    );
+    let audited = app
+        .store
+        .count_audit(&AuditFilter {
+            action: Some("role.set_permissions".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(audited, 1);
+    app.cleanup().await;
+}

@@ -35,6 +35,8 @@ pub const RULES: &[RouteRule] = &[
     RouteRule::get("/admin/roles", ADMIN),
     RouteRule::get("/admin/roles/new", ADMIN),
     RouteRule::post("/admin/roles/new", ADMIN),
+    RouteRule::get("/admin/roles/{id}", ADMIN),
+    RouteRule::post("/admin/roles/{id}", ADMIN),
     RouteRule::get("/admin/audit", ADMIN),
 ];
 
@@ -50,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{id}/password", post(reset_password))
         .route("/admin/roles", get(roles))
         .route("/admin/roles/new", get(new_role_form).post(create_role))
+        .route("/admin/roles/{id}", get(edit_role_form).post(update_role))
         .route("/admin/audit", get(audit_page))
 }
 
@@ -421,6 +424,79 @@ async fn create_role(ui: Ui, RawForm(body): RawForm) -> Result<Response, AppErro
         Err(StoreError::Conflict(_)) => error("admin.roles.exists").await,
         Err(e) => Err(e.into()),
     }
+}
+
+/// Editing the permissions of a custom role (built-in roles keep their seeded permissions).
+#[derive(Template)]
+#[template(path = "admin/role_edit.html")]
+struct EditRolePage {
+    page: PageCtx,
+    role: Role,
+    /// (code, label, granted)
+    permissions: Vec<(&'static str, String, bool)>,
+}
+
+async fn custom_role(ui: &Ui, id: i64) -> Result<Role, AppError> {
+    let role = ui
+        .state
+        .store
+        .role_by_id(id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if role.builtin {
+        return Err(AppError::BadRequest);
+    }
+    Ok(role)
+}
+
+#[tracing::instrument(skip_all, fields(role_id = id))]
+async fn edit_role_form(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+    let role = custom_role(&ui, id).await?;
+    let permissions = permission_choices(&ui)
+        .into_iter()
+        .map(|(code, label)| (code, label, role.permissions.iter().any(|p| p == code)))
+        .collect();
+    render(&EditRolePage {
+        page: ui.page("admin.roles.edit_title"),
+        role,
+        permissions,
+    })
+}
+
+#[tracing::instrument(skip_all, fields(role_id = id))]
+async fn update_role(
+    ui: Ui,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Result<Response, AppError> {
+    let role = custom_role(&ui, id).await?;
+    let mut perms: Vec<Permission> = Vec::new();
+    for (k, v) in form_urlencoded::parse(&body) {
+        if k == "permission" {
+            perms.push(v.parse().map_err(|_| AppError::BadRequest)?);
+        }
+    }
+    perms.sort();
+    perms.dedup();
+    let names: Vec<&str> = perms.iter().map(|p| p.as_str()).collect();
+    ui.state.store.set_role_permissions(role.id, &names).await?;
+    let admin = ui.user()?;
+    audit(
+        &ui.state,
+        Some((admin.id, &admin.username)),
+        "role.set_permissions",
+        Some(role.name.clone()),
+        ui.ip.clone(),
+        Outcome::Success,
+        Some(format!(
+            "{} -> {}",
+            role.permissions.join(","),
+            names.join(",")
+        )),
+    )
+    .await;
+    flash(&ui.session, "success", ui.t("admin.roles.updated")).await?;
+    Ok(Redirect::to("/admin/roles").into_response())
 }
 
 // ----- audit ------------------------------------------------------------------------------
