@@ -15,6 +15,21 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints a list: as JSON with `--json`, else as a table with `headers` and one row per item
+/// built by `cells`.
+pub fn list<T: Serialize>(
+    json: bool,
+    rows: &[T],
+    headers: &[&str],
+    cells: impl Fn(&T) -> Vec<String>,
+) -> anyhow::Result<()> {
+    if json {
+        return self::json(rows);
+    }
+    let table_rows: Vec<Vec<String>> = rows.iter().map(cells).collect();
+    table(headers, &table_rows)
+}
+
 /// Prints one line.
 pub fn line(text: impl std::fmt::Display) -> anyhow::Result<()> {
     writeln!(io::stdout().lock(), "{text}")?;

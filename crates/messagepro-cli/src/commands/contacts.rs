@@ -38,22 +38,14 @@ pub async fn run(args: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::List => {
             let rows = client.all_contacts().await?;
-            if g.json {
-                output::json(&rows)?;
-            } else {
-                let t: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|c| {
-                        vec![
-                            c.id.to_string(),
-                            c.phone.clone(),
-                            output::cell(&c.name, 40),
-                            c.groups.join(","),
-                        ]
-                    })
-                    .collect();
-                output::table(&["ID", "PHONE", "NAME", "GROUPS"], &t)?;
-            }
+            output::list(g.json, &rows, &["ID", "PHONE", "NAME", "GROUPS"], |c| {
+                vec![
+                    c.id.to_string(),
+                    c.phone.clone(),
+                    output::cell(&c.name, 40),
+                    c.groups.join(","),
+                ]
+            })?;
         }
         Command::Create {
             name,

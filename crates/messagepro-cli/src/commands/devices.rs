@@ -13,26 +13,20 @@ pub struct Args {}
 pub async fn run(_args: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     let client = client::build(g)?;
     let rows = client.all_devices().await?;
-    if g.json {
-        output::json(&rows)?;
-    } else {
-        let t: Vec<Vec<String>> = rows
-            .iter()
-            .map(|d| {
-                vec![
-                    d.id.to_string(),
-                    d.unique.clone(),
-                    output::cell(&d.name, 30),
-                    d.version.clone(),
-                    if d.online { "online" } else { "offline" }.to_owned(),
-                    if d.partner { "yes" } else { "no" }.to_owned(),
-                ]
-            })
-            .collect();
-        output::table(
-            &["ID", "UNIQUE", "NAME", "ANDROID", "STATUS", "PARTNER"],
-            &t,
-        )?;
-    }
+    output::list(
+        g.json,
+        &rows,
+        &["ID", "UNIQUE", "NAME", "ANDROID", "STATUS", "PARTNER"],
+        |d| {
+            vec![
+                d.id.to_string(),
+                d.unique.clone(),
+                output::cell(&d.name, 30),
+                d.version.clone(),
+                if d.online { "online" } else { "offline" }.to_owned(),
+                if d.partner { "yes" } else { "no" }.to_owned(),
+            ]
+        },
+    )?;
     Ok(ExitCode::SUCCESS)
 }

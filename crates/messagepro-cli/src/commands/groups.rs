@@ -31,15 +31,9 @@ pub async fn run(args: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::List => {
             let rows = client.all_groups().await?;
-            if g.json {
-                output::json(&rows)?;
-            } else {
-                let t: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|gr| vec![gr.id.to_string(), output::cell(&gr.name, 60)])
-                    .collect();
-                output::table(&["ID", "NAME"], &t)?;
-            }
+            output::list(g.json, &rows, &["ID", "NAME"], |gr| {
+                vec![gr.id.to_string(), output::cell(&gr.name, 60)]
+            })?;
         }
         Command::Create { name } => {
             let ack = client.create_group(&name).await?;

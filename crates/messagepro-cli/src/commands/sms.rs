@@ -215,64 +215,55 @@ pub async fn run(args: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         }
         Command::Sent => {
             let rows = client.all_sent_messages().await?;
-            if g.json {
-                output::json(&rows)?;
-            } else {
-                let table: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|r| {
-                        vec![
-                            r.id.to_string(),
-                            output::time(r.created),
-                            r.recipient.clone(),
-                            format!("{:?}", r.status).to_lowercase(),
-                            r.status_code.clone(),
-                            output::cell(&r.message, 50),
-                        ]
-                    })
-                    .collect();
-                output::table(&["ID", "TIME", "TO", "STATUS", "CODE", "MESSAGE"], &table)?;
-            }
+            output::list(
+                g.json,
+                &rows,
+                &["ID", "TIME", "TO", "STATUS", "CODE", "MESSAGE"],
+                |r| {
+                    vec![
+                        r.id.to_string(),
+                        output::time(r.created),
+                        r.recipient.clone(),
+                        format!("{:?}", r.status).to_lowercase(),
+                        r.status_code.clone(),
+                        output::cell(&r.message, 50),
+                    ]
+                },
+            )?;
         }
         Command::Pending => {
             let rows = client.all_pending_messages().await?;
-            if g.json {
-                output::json(&rows)?;
-            } else {
-                let table: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|r| {
-                        vec![
-                            r.id.to_string(),
-                            output::time(r.created),
-                            r.recipient.clone(),
-                            r.sender.clone(),
-                            output::cell(&r.message, 50),
-                        ]
-                    })
-                    .collect();
-                output::table(&["ID", "TIME", "TO", "SENDER", "MESSAGE"], &table)?;
-            }
+            output::list(
+                g.json,
+                &rows,
+                &["ID", "TIME", "TO", "SENDER", "MESSAGE"],
+                |r| {
+                    vec![
+                        r.id.to_string(),
+                        output::time(r.created),
+                        r.recipient.clone(),
+                        r.sender.clone(),
+                        output::cell(&r.message, 50),
+                    ]
+                },
+            )?;
         }
         Command::Received => {
             let rows = client.all_received_messages().await?;
-            if g.json {
-                output::json(&rows)?;
-            } else {
-                let table: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|r| {
-                        vec![
-                            r.id.to_string(),
-                            output::time(r.created),
-                            r.sender.clone(),
-                            r.device.clone(),
-                            output::cell(&r.message, 50),
-                        ]
-                    })
-                    .collect();
-                output::table(&["ID", "TIME", "FROM", "DEVICE", "MESSAGE"], &table)?;
-            }
+            output::list(
+                g.json,
+                &rows,
+                &["ID", "TIME", "FROM", "DEVICE", "MESSAGE"],
+                |r| {
+                    vec![
+                        r.id.to_string(),
+                        output::time(r.created),
+                        r.sender.clone(),
+                        r.device.clone(),
+                        output::cell(&r.message, 50),
+                    ]
+                },
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)

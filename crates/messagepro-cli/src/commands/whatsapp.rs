@@ -208,63 +208,54 @@ pub async fn run(args: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         }
         Command::Accounts => {
             let rows = client.all_whatsapp_accounts().await?;
-            if g.json {
-                output::json(&rows)?;
-            } else {
-                let t: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|a| {
-                        vec![
-                            a.id.to_string(),
-                            a.phone.clone(),
-                            a.unique.clone(),
-                            format!("{:?}", a.status).to_lowercase(),
-                            output::time(a.created),
-                        ]
-                    })
-                    .collect();
-                output::table(&["ID", "PHONE", "UNIQUE", "STATUS", "CREATED"], &t)?;
-            }
+            output::list(
+                g.json,
+                &rows,
+                &["ID", "PHONE", "UNIQUE", "STATUS", "CREATED"],
+                |a| {
+                    vec![
+                        a.id.to_string(),
+                        a.phone.clone(),
+                        a.unique.clone(),
+                        format!("{:?}", a.status).to_lowercase(),
+                        output::time(a.created),
+                    ]
+                },
+            )?;
         }
         Command::Sent => {
             let rows = client.all_sent_chats().await?;
-            if g.json {
-                output::json(&rows)?;
-            } else {
-                let t: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|c| {
-                        vec![
-                            c.id.to_string(),
-                            output::time(c.created),
-                            c.recipient.clone(),
-                            format!("{:?}", c.status).to_lowercase(),
-                            output::cell(c.message.as_deref().unwrap_or(""), 50),
-                        ]
-                    })
-                    .collect();
-                output::table(&["ID", "TIME", "TO", "STATUS", "MESSAGE"], &t)?;
-            }
+            output::list(
+                g.json,
+                &rows,
+                &["ID", "TIME", "TO", "STATUS", "MESSAGE"],
+                |c| {
+                    vec![
+                        c.id.to_string(),
+                        output::time(c.created),
+                        c.recipient.clone(),
+                        format!("{:?}", c.status).to_lowercase(),
+                        output::cell(c.message.as_deref().unwrap_or(""), 50),
+                    ]
+                },
+            )?;
         }
         Command::Received => {
             let rows = client.all_received_chats().await?;
-            if g.json {
-                output::json(&rows)?;
-            } else {
-                let t: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|c| {
-                        vec![
-                            c.id.to_string(),
-                            output::time(c.created),
-                            c.recipient.clone(),
-                            c.account.clone(),
-                            output::cell(c.message.as_deref().unwrap_or(""), 50),
-                        ]
-                    })
-                    .collect();
-                output::table(&["ID", "TIME", "FROM", "ACCOUNT", "MESSAGE"], &t)?;
-            }
+            output::list(
+                g.json,
+                &rows,
+                &["ID", "TIME", "FROM", "ACCOUNT", "MESSAGE"],
+                |c| {
+                    vec![
+                        c.id.to_string(),
+                        output::time(c.created),
+                        c.recipient.clone(),
+                        c.account.clone(),
+                        output::cell(c.message.as_deref().unwrap_or(""), 50),
+                    ]
+                },
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)
