@@ -75,10 +75,15 @@ pub fn build_api(settings: &Settings) -> anyhow::Result<messagepro::Client> {
             "not-configured".to_owned()
         }
     };
+    // Pages read the platform while a person waits: one quick retry, then the page renders with
+    // its "platform unreachable" box instead of sitting through the library's default backoff.
+    // (The sync worker runs again on its own period anyway.)
     messagepro::Client::builder()
         .base_url(settings.base_url.clone())
         .secret(secret)
         .default_country(settings.default_country.clone())
+        .read_retries(1)
+        .retry_backoff(std::time::Duration::from_millis(100))
         .build()
         .context("invalid Message Pro settings (base URL or default country)")
 }
