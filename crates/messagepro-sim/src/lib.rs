@@ -394,19 +394,7 @@ impl Shared {
         message: &str,
     ) -> Result<u64, String> {
         let mut st = self.st();
-        let did = match device {
-            Some(u) => st
-                .device_by_unique(u)
-                .map(|(id, _)| id)
-                .ok_or("unknown device")?,
-            None => st
-                .world
-                .devices
-                .iter()
-                .find(|(_, d)| d.user == fixture::DEMO_USER)
-                .map(|(id, _)| *id)
-                .ok_or("no device")?,
-        };
+        let did = st.inbound_device(device)?;
         let (id, hooks) = st.inject_sms(did, from, message, sim)?;
         drop(st);
         self.deliver(hooks);
@@ -449,19 +437,7 @@ impl Shared {
         content: &str,
     ) -> Result<u64, String> {
         let mut st = self.st();
-        let did = match device {
-            Some(u) => st
-                .device_by_unique(u)
-                .map(|(id, _)| id)
-                .ok_or("unknown device")?,
-            None => st
-                .world
-                .devices
-                .iter()
-                .find(|(_, d)| d.user == fixture::DEMO_USER)
-                .map(|(id, _)| *id)
-                .ok_or("no device")?,
-        };
+        let did = st.inbound_device(device)?;
         let (id, hooks) = st.inject_notification(did, package, title, content)?;
         drop(st);
         self.deliver(hooks);

@@ -507,6 +507,24 @@ impl State {
             .map(|(id, d)| (*id, d))
     }
 
+    /// The device an injected inbound event arrives on: `unique` when given, else the demo
+    /// user's first device.
+    pub fn inbound_device(&self, unique: Option<&str>) -> Result<u64, String> {
+        match unique {
+            Some(u) => self
+                .device_by_unique(u)
+                .map(|(id, _)| id)
+                .ok_or_else(|| "unknown device".to_owned()),
+            None => self
+                .world
+                .devices
+                .iter()
+                .find(|(_, d)| d.user == crate::fixture::DEMO_USER)
+                .map(|(id, _)| *id)
+                .ok_or_else(|| "no device".to_owned()),
+        }
+    }
+
     pub fn wa_by_unique(&self, unique: &str) -> Option<(u64, &WaAccount)> {
         self.world
             .wa_accounts
