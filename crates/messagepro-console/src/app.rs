@@ -162,11 +162,12 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let port = listener.local_addr()?.port();
         crate::password::warm_up().await;
+        let sync_every = settings.sync_every;
         Ok(Application {
             listener,
             port,
             state: AppState::new(store, settings, clock)?,
-            sync_every: crate::send::sync::period_from_env(),
+            sync_every,
         })
     }
 

@@ -43,6 +43,9 @@ pub struct Settings {
     /// Behind one reverse proxy: take the client IP (login throttle, audit) from the last
     /// `X-Forwarded-For` entry. Off by default: the header is forgeable without a proxy.
     pub trust_forwarded_for: bool,
+    /// How often the background worker reconciles message status with the platform
+    /// (`None` = off).
+    pub sync_every: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -60,6 +63,7 @@ impl Default for Settings {
             login_max_failures: 5,
             login_lockout: Duration::from_secs(15 * 60),
             trust_forwarded_for: false,
+            sync_every: Some(Duration::from_secs(5)),
         }
     }
 }
@@ -80,6 +84,7 @@ struct FileSettings {
     login_max_failures: Option<i64>,
     login_lockout_minutes: Option<u64>,
     trust_forwarded_for: Option<bool>,
+    sync_seconds: Option<u64>,
 }
 
 impl Settings {
@@ -182,6 +187,9 @@ impl Settings {
         if let Some(m) = num("MESSAGEPRO_LOGIN_LOCKOUT_MINUTES", f.login_lockout_minutes)? {
             s.login_lockout = Duration::from_secs(m.max(1) * 60);
         }
+        if let Some(secs) = num("MESSAGEPRO_SYNC_SECONDS", f.sync_seconds)? {
+            s.sync_every = (secs > 0).then(|| Duration::from_secs(secs));
+        }
         Ok(s)
     }
 
@@ -214,6 +222,10 @@ impl Settings {
             (
                 "login_lockout_minutes",
                 (self.login_lockout.as_secs() / 60).to_string(),
+            ),
+            (
+                "sync_seconds",
+                self.sync_every.map_or(0, |d| d.as_secs()).to_string(),
             ),
         ]
     }
@@ -260,6 +272,21 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn the_sync_period_comes_from_the_file_or_the_environment_and_zero_turns_it_off() {
+        let d = Settings::from_sources(None, env(&[])).unwrap();
+        assert_eq!(d.sync_every, Some(Duration::from_secs(5)));
+        let f = Settings::from_sources(Some("sync_seconds = 2"), env(&[])).unwrap();
+        assert_eq!(f.sync_every, Some(Duration::from_secs(2)));
+        let off = Settings::from_sources(
+            Some("sync_seconds = 2"),
+            env(&[("MESSAGEPRO_SYNC_SECONDS", "0")]),
+        )
+        .unwrap();
+        assert_eq!(off.sync_every, None);
+        assert!(Settings::from_sources(None, env(&[("MESSAGEPRO_SYNC_SECONDS", "x")])).is_err());
     }
 
     #[test]

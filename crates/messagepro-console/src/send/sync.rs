@@ -34,15 +34,6 @@ pub struct SyncReport {
     pub updated: usize,
 }
 
-/// The period of the background worker: `MESSAGEPRO_SYNC_SECONDS` (default 5; 0 turns it off).
-pub fn period_from_env() -> Option<Duration> {
-    let secs = std::env::var("MESSAGEPRO_SYNC_SECONDS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(5);
-    (secs > 0).then(|| Duration::from_secs(secs))
-}
-
 /// Runs [`sync_once`] every `period` until the task is aborted. Errors are logged, not fatal.
 pub fn spawn(state: AppState, period: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
