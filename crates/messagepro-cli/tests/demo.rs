@@ -31,7 +31,6 @@ async fn the_demo_sends_an_sms_that_goes_from_pending_to_sent_in_the_history() {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_messagepro"))
         .current_dir(dir.path())
         .args(["demo", "--listen", "127.0.0.1:0"])
-        .env("MESSAGEPRO_SYNC_SECONDS", "1")
         .env_remove("MESSAGEPRO_API_SECRET")
         .env_remove("MESSAGEPRO_BASE_URL")
         .env_remove("DATABASE_URL")

@@ -61,6 +61,8 @@ pub async fn run(args: Args, _g: &Globals) -> anyhow::Result<ExitCode> {
         base_url: sim.url().to_owned(),
         default_country: "GN".to_owned(),
         listen: args.listen,
+        // a newcomer watches pending turn into sent: reconcile often
+        sync_every: Some(std::time::Duration::from_secs(2)),
         ..Settings::default()
     };
     let app = match Application::build(settings.clone()).await {
