@@ -51,8 +51,10 @@ pub enum Command {
     Rates(commands::rates::Args),
     /// Run the Message Pro simulator (offline, stateful, wire-compatible).
     Sim(commands::sim::Args),
-    /// Run the web console and integration API.
+    /// Run the web console and integration API (and the outbox worker, unless --no-workers).
     Serve(commands::serve::Args),
+    /// Run only the outbox worker (sends, lease expiry, reconciliation): no web.
+    Worker(commands::worker::Args),
     /// Apply database migrations and exit.
     Migrate(commands::migrate::Args),
     /// Manage console users.

@@ -34,9 +34,11 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub i18n: I18n,
     pub clock: Arc<dyn Clock>,
-    /// The Message Pro client (settings' base URL, secret and default country). Sends go through
-    /// [`AppState::sender`] (`crate::send`), never directly through this.
-    pub api: messagepro::Client,
+    /// The Message Pro client (settings' base URL, secret and default country), for the reads
+    /// pages make. Sends go through [`AppState::core`], never directly through this.
+    pub platform: messagepro::Client,
+    /// The domain: sends, outbox, reconciliation, OTP (`messagepro-core`).
+    pub core: messagepro_core::Core,
 }
 
 impl std::fmt::Debug for AppState {
@@ -53,15 +55,96 @@ impl AppState {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<AppState> {
-        let api = build_api(&settings)?;
+        let platform = build_api(&settings)?;
+        let core = build_core(&settings, store.clone(), clock.clone())?;
         Ok(AppState {
             store,
             settings: Arc::new(settings),
             i18n: I18n::new(),
             clock,
-            api,
+            platform,
+            core,
         })
     }
+}
+
+/// The delivery engine over `store` with the console's settings (`messagepro worker` runs it
+/// without the web).
+pub fn build_core(
+    settings: &Settings,
+    store: Store,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<messagepro_core::Core> {
+    Ok(messagepro_core::Core::new(
+        store,
+        build_send_client(settings)?,
+        core_settings(settings),
+        clock,
+    ))
+}
+
+/// Resolves on Ctrl-C or SIGTERM (how a service manager stops a process).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The delivery engine's settings from the console's.
+pub fn core_settings(settings: &Settings) -> messagepro_core::CoreSettings {
+    use secrecy::ExposeSecret;
+    let secret = settings
+        .api_secret
+        .as_ref()
+        .map(|s| s.expose_secret().to_owned())
+        .unwrap_or_default();
+    messagepro_core::CoreSettings {
+        lease: settings.lease,
+        unknown_grace: settings.unknown_grace,
+        reconcile_every: settings.sync_every,
+        concurrency: settings.worker_concurrency,
+        otp_key: messagepro_core::CoreSettings::otp_key_from_secret(&secret),
+        ..Default::default()
+    }
+}
+
+/// The client the workers send with: the library's defaults (reads retried with backoff;
+/// sends never retried by the client — the outbox decides), request timeout under the lease.
+fn build_send_client(settings: &Settings) -> anyhow::Result<messagepro::Client> {
+    use secrecy::ExposeSecret;
+    let secret = settings
+        .api_secret
+        .as_ref()
+        .map(|s| s.expose_secret().to_owned())
+        .unwrap_or_else(|| "not-configured".to_owned());
+    let timeout = (settings.lease / 3).clamp(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(30),
+    );
+    messagepro::Client::builder()
+        .base_url(settings.base_url.clone())
+        .secret(secret)
+        .default_country(settings.default_country.clone())
+        .timeout(timeout)
+        .connect_timeout(timeout.min(std::time::Duration::from_secs(10)))
+        .build()
+        .context("invalid Message Pro settings (base URL or default country)")
 }
 
 /// The Message Pro client of the settings. Without a secret the console still starts (pages
@@ -125,9 +208,9 @@ pub struct Application {
     listener: TcpListener,
     port: u16,
     state: AppState,
-    /// Period of the status sync worker (`None`: not started). Default from
-    /// `MESSAGEPRO_SYNC_SECONDS` (5 s; 0 turns it off).
-    sync_every: Option<std::time::Duration>,
+    /// Whether this process runs the outbox worker (claims and sends jobs, expires leases,
+    /// reconciles). `messagepro serve --no-workers` turns it off.
+    workers: bool,
 }
 
 impl Application {
@@ -162,12 +245,11 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let port = listener.local_addr()?.port();
         crate::password::warm_up().await;
-        let sync_every = settings.sync_every;
         Ok(Application {
             listener,
             port,
             state: AppState::new(store, settings, clock)?,
-            sync_every,
+            workers: true,
         })
     }
 
@@ -186,10 +268,9 @@ impl Application {
         format!("http://{host}:{}", self.port)
     }
 
-    /// Sets the period of the status sync worker (`None` turns it off: tests call
-    /// `send::sync::sync_once` themselves).
-    pub fn with_sync_every(mut self, every: Option<std::time::Duration>) -> Application {
-        self.sync_every = every;
+    /// Whether to run the outbox worker in this process (default yes).
+    pub fn with_workers(mut self, on: bool) -> Application {
+        self.workers = on;
         self
     }
 
@@ -197,8 +278,18 @@ impl Application {
         &self.state
     }
 
-    /// Serves until Ctrl-C (or the future is dropped). Expired sessions are purged every 10 min.
+    /// Serves until Ctrl-C or SIGTERM (or the future is dropped). Expired sessions and form
+    /// tokens are purged every 10 min. On a stop signal the web stops first, then the worker
+    /// finishes its in-flight sends.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes (graceful shutdown as with Ctrl-C).
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let purge_state = self.state.clone();
         let purge = tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
@@ -208,23 +299,24 @@ impl Application {
                 if let Err(e) = purge_state.store.session_delete_expired(now).await {
                     tracing::warn!(error = %e, "cannot purge expired sessions");
                 }
+                if let Err(e) = purge_state.core.nonce_purge().await {
+                    tracing::warn!(error = %e, "cannot purge old form tokens");
+                }
             }
         });
-        let sync = self
-            .sync_every
-            .map(|every| crate::send::sync::spawn(self.state.clone(), every));
+        let worker = self
+            .workers
+            .then(|| messagepro_core::Worker::new(self.state.core.clone()).spawn());
         let app = router(self.state);
         let result = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(stop)
         .await;
         purge.abort();
-        if let Some(s) = sync {
-            s.abort();
+        if let Some(w) = worker {
+            w.shutdown().await;
         }
         result.context("server error")
     }

@@ -46,6 +46,13 @@ pub struct Settings {
     /// How often the background worker reconciles message status with the platform
     /// (`None` = off).
     pub sync_every: Option<Duration>,
+    /// A send claimed by a worker that has not finished after this long is `unknown` (then
+    /// reconciled). Longer than the platform request timeout (30 s).
+    pub lease: Duration,
+    /// An `unknown` send not found on the platform after this long is `failed` (never resent).
+    pub unknown_grace: Duration,
+    /// Sends one worker process makes at once.
+    pub worker_concurrency: usize,
 }
 
 impl Default for Settings {
@@ -64,6 +71,9 @@ impl Default for Settings {
             login_lockout: Duration::from_secs(15 * 60),
             trust_forwarded_for: false,
             sync_every: Some(Duration::from_secs(5)),
+            lease: Duration::from_secs(90),
+            unknown_grace: Duration::from_secs(600),
+            worker_concurrency: 32,
         }
     }
 }
@@ -85,6 +95,9 @@ struct FileSettings {
     login_lockout_minutes: Option<u64>,
     trust_forwarded_for: Option<bool>,
     sync_seconds: Option<u64>,
+    lease_seconds: Option<u64>,
+    unknown_grace_seconds: Option<u64>,
+    worker_concurrency: Option<u64>,
 }
 
 impl Settings {
@@ -190,6 +203,15 @@ impl Settings {
         if let Some(secs) = num("MESSAGEPRO_SYNC_SECONDS", f.sync_seconds)? {
             s.sync_every = (secs > 0).then(|| Duration::from_secs(secs));
         }
+        if let Some(secs) = num("MESSAGEPRO_LEASE_SECONDS", f.lease_seconds)? {
+            s.lease = Duration::from_secs(secs.max(1));
+        }
+        if let Some(secs) = num("MESSAGEPRO_UNKNOWN_GRACE_SECONDS", f.unknown_grace_seconds)? {
+            s.unknown_grace = Duration::from_secs(secs);
+        }
+        if let Some(n) = num("MESSAGEPRO_WORKER_CONCURRENCY", f.worker_concurrency)? {
+            s.worker_concurrency = n.clamp(1, 1024) as usize;
+        }
         Ok(s)
     }
 
@@ -227,6 +249,12 @@ impl Settings {
                 "sync_seconds",
                 self.sync_every.map_or(0, |d| d.as_secs()).to_string(),
             ),
+            ("lease_seconds", self.lease.as_secs().to_string()),
+            (
+                "unknown_grace_seconds",
+                self.unknown_grace.as_secs().to_string(),
+            ),
+            ("worker_concurrency", self.worker_concurrency.to_string()),
         ]
     }
 }

@@ -92,6 +92,16 @@ impl From<anyhow::Error> for AppError {
     }
 }
 
+impl From<messagepro_core::SendError> for AppError {
+    fn from(e: messagepro_core::SendError) -> Self {
+        match e {
+            messagepro_core::SendError::Forbidden => AppError::Forbidden,
+            messagepro_core::SendError::Store(e) => e.into(),
+            other => AppError::Internal(anyhow::anyhow!("send: {}", other.code())),
+        }
+    }
+}
+
 impl From<messagepro_store::StoreError> for AppError {
     fn from(e: messagepro_store::StoreError) -> Self {
         AppError::Internal(e.into())

@@ -6,7 +6,8 @@
 //! table ([`routes::all_rules`]) that the router's guard and the role × route test both read.
 
 pub mod app;
-pub mod clock;
+pub use messagepro_core::clock;
+pub use messagepro_core::permissions;
 pub mod config;
 pub mod csrf;
 pub mod error;
@@ -15,7 +16,6 @@ pub mod headers;
 pub mod i18n;
 pub mod login;
 pub mod password;
-pub mod permissions;
 pub mod routes;
 pub mod send;
 pub mod sessions;

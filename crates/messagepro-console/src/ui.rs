@@ -168,6 +168,23 @@ impl Ui {
     pub fn user(&self) -> Result<&CurrentUser, AppError> {
         self.user.as_ref().ok_or(AppError::Forbidden)
     }
+
+    /// The logged-in user as the author of a core request (with the client IP).
+    pub fn actor(&self) -> Result<messagepro_core::Actor, AppError> {
+        Ok(self.user()?.actor(self.ip.clone()))
+    }
+
+    /// A one-time token for a send form (the double-submit guard, stored in the database).
+    pub async fn form_nonce(&self) -> Result<String, AppError> {
+        let id = self.user()?.id;
+        Ok(self.state.core.nonce_issue(id).await?)
+    }
+
+    /// `true` the first time this user submits `nonce` (empty, foreign, used: `false`).
+    pub async fn use_nonce(&self, nonce: &str) -> Result<bool, AppError> {
+        let id = self.user()?.id;
+        Ok(self.state.core.nonce_use(id, nonce).await?)
+    }
 }
 
 impl FromRequestParts<AppState> for Ui {

@@ -329,7 +329,7 @@ async fn sync_pulls_the_fixture_contacts_and_pushes_local_ones() {
     for fg in &fixture.groups {
         assert!(names.contains(&fg.name), "group {} pulled", fg.name);
     }
-    let remote = app.state.api.all_contacts().await.unwrap();
+    let remote = app.state.platform.all_contacts().await.unwrap();
     assert!(
         remote.iter().any(|r| r.phone == "+224625550001"),
         "local contact pushed"

@@ -178,7 +178,7 @@ async fn a_code_sent_by_sms_verifies_once_and_never_shows_up_anywhere() {
     }
     let kept = kept_texts(&app).await;
     assert!(
-        kept.contains("otp.issue") && kept.contains("otp.verify"),
+        kept.contains("otp.send") && kept.contains("otp.verify"),
         "{kept}"
     );
     assert!(!kept.contains(&code), "the code is kept somewhere: {kept}");

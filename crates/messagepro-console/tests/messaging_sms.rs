@@ -325,6 +325,7 @@ async fn the_bulk_preview_lists_invalid_lines_and_the_cost_before_anything_is_se
         )
         .await;
     assert_eq!(r.status(), 303);
+    app.settle().await;
     let ledger = app.sim.ledger();
     assert_eq!(ledger.len(), 2, "{ledger:?}");
     let ms = all_messages(&app).await;
@@ -376,7 +377,8 @@ async fn history_filters_by_status_and_phone_and_exports_csv() {
 
 #[tokio::test]
 async fn a_device_campaign_can_be_paused_and_resumed_from_the_list() {
-    let app = spawn_app_with_sim().await;
+    // no worker in the console: the test decides when the outbox is dispatched
+    let app = helpers::messaging::spawn_app_with_sim_no_workers().await;
     app.login_as("operateur").await;
     let device = app.online_device();
     let r = app
@@ -408,18 +410,19 @@ async fn a_device_campaign_can_be_paused_and_resumed_from_the_list() {
         page.contains(&format!("/messaging/sms/bulk/{id}/resume")),
         "no resume button"
     );
-    // paused on the platform: processing the queue sends nothing
-    app.sim.process_queue();
-    app.sync().await;
+    // paused: the outbox holds its messages, nothing reaches the platform
+    assert_eq!(app.state.core.drain().await.unwrap(), 0);
+    assert!(app.sim.ledger().is_empty());
     assert!(
         all_messages(&app)
             .await
             .iter()
-            .all(|m| m.status == MessageStatus::Pending)
+            .all(|m| m.status == MessageStatus::Queued)
     );
 
     let resume = format!("/messaging/sms/bulk/{id}/resume");
     assert_eq!(app.post(&resume, &[]).await.status(), 303);
+    assert_eq!(app.state.core.drain().await.unwrap(), 2);
     app.sim.process_queue();
     app.sync().await;
     assert!(
@@ -597,6 +600,32 @@ async fn submitting_the_same_send_form_twice_sends_once() {
     assert!(h.contains("déjà été envoyé"), "{h}");
     assert_eq!(app.sim.ledger().len(), 1);
     assert_eq!(all_messages(&app).await.len(), 1);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_empty_a_foreign_or_a_made_up_form_token_is_refused_and_sends_nothing() {
+    let app = spawn_app_with_sim().await;
+    let device = app.online_device();
+    // a token issued to another user
+    let other = helpers::TestApp::with_client(&app, helpers::new_client());
+    other.login_as("superviseur").await;
+    let foreign = other.nonce("/messaging/sms/send").await;
+    app.login_as("operateur").await;
+    for nonce in ["", foreign.as_str(), "0123456789abcdef0123456789abcdef"] {
+        let form = [
+            ("phone", "621234567"),
+            ("message", "Jamais"),
+            ("mode", "devices"),
+            ("device", device.as_str()),
+            ("nonce", nonce),
+        ];
+        let r = app.post("/messaging/sms/send", &form).await;
+        assert_eq!(r.status(), 303, "nonce {nonce:?}");
+        assert_eq!(r.headers()["location"], "/messaging/sms/history");
+    }
+    assert!(app.sim.ledger().is_empty());
+    assert!(all_messages(&app).await.is_empty());
     app.cleanup().await;
 }
 

@@ -267,6 +267,7 @@ async fn a_bulk_send_lists_invalid_numbers_first_then_reports_every_recipient() 
         html.contains("3 destinataire(s) : 3 accepté(s), 0 en échec, 0 non tenté(s)."),
         "duplicates merged, group member added: {html}"
     );
+    app.settle().await;
     assert_eq!(whatsapp_ledger(&app).len(), 3);
     assert!(
         !whatsapp_ledger(&app)
@@ -277,7 +278,7 @@ async fn a_bulk_send_lists_invalid_numbers_first_then_reports_every_recipient() 
     assert_eq!(campaigns.len(), 1);
     assert_eq!(campaigns[0].total, 3);
 
-    // through the disconnected account: the first refusal stops the rest, all reported
+    // through the disconnected account: every recipient is accounted for
     let (status, html) = body(
         app.post(
             "/messaging/whatsapp/send",
@@ -293,9 +294,53 @@ async fn a_bulk_send_lists_invalid_numbers_first_then_reports_every_recipient() 
     )
     .await;
     assert_eq!(status, 200);
+    // accepted into the outbox; each recipient then fails with the platform's reason
     assert!(
-        html.contains("2 destinataire(s) : 0 accepté(s), 1 en échec, 1 non tenté(s)."),
+        html.contains("2 destinataire(s) : 2 accepté(s), 0 en échec, 0 non tenté(s)."),
         "{html}"
     );
+    app.settle().await;
+    let rows = app
+        .store
+        .list_messages(&Default::default(), messagepro_store::Page::first(10))
+        .await
+        .unwrap();
+    let failed: Vec<_> = rows
+        .iter()
+        .filter(|m| m.status == messagepro_store::MessageStatus::Failed)
+        .collect();
+    assert_eq!(failed.len(), 2, "{rows:?}");
+    assert!(failed.iter().all(|m| m.platform_message.is_some()));
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn submitting_the_same_whatsapp_form_three_times_sends_one_chat() {
+    let app = spawn_app_with_sim().await;
+    app.login_as("operateur").await;
+    let account = app.fixture().whatsapp.unwrap().connected.unique;
+    let nonce = app.nonce("/messaging/whatsapp/send").await;
+    assert!(!nonce.is_empty());
+    let form = [
+        ("account", account.as_str()),
+        ("mode", "single"),
+        ("phone", "621234567"),
+        ("kind", "text"),
+        ("message", "Une fois"),
+        ("nonce", nonce.as_str()),
+    ];
+    for _ in 0..3 {
+        assert_eq!(
+            app.post("/messaging/whatsapp/send", &form).await.status(),
+            303
+        );
+    }
+    let chats = app
+        .sim
+        .ledger()
+        .into_iter()
+        .filter(|e| e.kind == "whatsapp")
+        .count();
+    assert_eq!(chats, 1);
     app.cleanup().await;
 }

@@ -1,21 +1,25 @@
-//! The send service and the status sync worker, against the in-process simulator.
+//! The console's use of the delivery engine (`messagepro-core`): sends, campaigns, OTP and
+//! reconciliation through `AppState::core`, against the in-process simulator.
 
 mod helpers;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use helpers::messaging::{SimApp, spawn_app_with_sim, spawn_app_with_sim_and_sync};
+use helpers::messaging::{
+    SimApp, spawn_app_with_sim, spawn_app_with_sim_and_sync, spawn_app_with_sim_no_workers,
+};
 use messagepro::{OtpChannel, Phone, SmsRoute};
 use messagepro_console::guard::CurrentUser;
-use messagepro_console::send::{
-    CampaignRequest, FailCause, SendChannel, SendError, SendRequest, SendService,
-};
+use messagepro_console::send::user_message;
+use messagepro_console::send::{CampaignRequest, FailCause, SendChannel, SendError, SendRequest};
 use messagepro_console::{I18n, Lang, Permission};
+use messagepro_core::Actor;
+use messagepro_core::otp::OtpRequest;
 use messagepro_sim::Faults;
 use messagepro_store::{AuditFilter, CampaignStatus, Message, MessageFilter, MessageStatus, Page};
 
-async fn user(app: &SimApp, permissions: &[Permission]) -> CurrentUser {
+async fn user(app: &SimApp, permissions: &[Permission]) -> Actor {
     let u = app.create_user("operateur").await;
     CurrentUser {
         id: u.id,
@@ -24,6 +28,11 @@ async fn user(app: &SimApp, permissions: &[Permission]) -> CurrentUser {
         permissions: permissions.iter().copied().collect::<BTreeSet<_>>(),
         language: None,
     }
+    .actor(None)
+}
+
+fn uid(a: &Actor) -> i64 {
+    a.user_id().unwrap()
 }
 
 fn phone(s: &str) -> Phone {
@@ -42,7 +51,7 @@ async fn messages(app: &SimApp) -> Vec<Message> {
 
 #[tokio::test]
 async fn a_send_is_recorded_with_its_audit_entry_even_when_the_platform_cannot_be_reached() {
-    let app = spawn_app_with_sim().await;
+    let app = spawn_app_with_sim_no_workers().await;
     let u = user(&app, &[Permission::SendSms]).await;
     let unreachable = messagepro::Client::builder()
         .base_url("http://127.0.0.1:1")
@@ -50,23 +59,38 @@ async fn a_send_is_recorded_with_its_audit_entry_even_when_the_platform_cannot_b
         .read_retries(0)
         .build()
         .unwrap();
-    let service = SendService::new(app.store.clone(), unreachable, Arc::new(app.clock.clone()));
+    let settings = messagepro_core::CoreSettings {
+        max_attempts: 2,
+        reconcile_every: None,
+        ..Default::default()
+    };
+    let core = messagepro_core::Core::new(
+        app.store.clone(),
+        unreachable,
+        settings,
+        Arc::new(app.clock.clone()),
+    );
     let req = SendRequest::sms(phone("621234567"), "Bonjour", SmsRoute::device("dev"));
-    let err = service.submit(&u, req).await.unwrap_err();
-    assert!(matches!(
-        &err,
-        SendError::Failed {
-            cause: FailCause::Platform(_),
-            ..
-        }
-    ));
-    assert_eq!(err.message_key(), "send.error.unreachable");
+    // connection refused: certainly not sent, so it waits for a retry instead of failing
+    let out = core.submit(&u, req).await.unwrap();
+    assert_eq!(out.status, MessageStatus::Queued);
+    app.clock.advance(std::time::Duration::from_secs(10));
+    core.drain().await.unwrap();
     let ms = messages(&app).await;
     assert_eq!(ms.len(), 1, "the attempt is not lost");
-    assert_eq!(ms[0].status, MessageStatus::Failed);
+    assert_eq!(
+        ms[0].status,
+        MessageStatus::Failed,
+        "after the last attempt"
+    );
+    assert_eq!(
+        ms[0].platform_message.as_deref(),
+        Some("send.error.unreachable")
+    );
     assert_eq!(ms[0].recipient, "+224621234567");
-    assert_eq!(ms[0].created_by, Some(u.id));
-    assert_eq!(Some(ms[0].id), err.message_id());
+    assert_eq!(ms[0].created_by, Some(uid(&u)));
+    let job = app.store.job_of_message(ms[0].id).await.unwrap().unwrap();
+    assert_eq!(job.attempt, 2);
     let audit = app
         .store
         .list_audit(
@@ -88,18 +112,16 @@ async fn a_send_is_recorded_with_its_audit_entry_even_when_the_platform_cannot_b
 async fn a_channel_the_role_does_not_grant_is_refused_and_nothing_is_recorded() {
     let app = spawn_app_with_sim().await;
     let u = user(&app, &[Permission::SendSms, Permission::MessagingRead]).await;
-    let req = SendRequest {
-        channel: SendChannel::Otp {
-            channel: OtpChannel::Sms {
-                route: SmsRoute::device(app.online_device()),
-            },
-            expire: None,
+    let req = OtpRequest {
+        phone: phone("621234567"),
+        purpose: "test".into(),
+        template: "Code {{otp}}".into(),
+        channel: OtpChannel::Sms {
+            route: SmsRoute::device(app.online_device()),
         },
-        recipient: phone("621234567"),
-        text: "Code {{otp}}".into(),
-        campaign: None,
+        lifetime_s: 300,
     };
-    let err = app.state.sender().submit(&u, req).await.unwrap_err();
+    let err = app.state.core.otp_send(&u, req).await.unwrap_err();
     assert!(matches!(err, SendError::Forbidden));
     assert!(messages(&app).await.is_empty());
     assert!(app.sim.ledger().is_empty());
@@ -119,7 +141,7 @@ async fn an_answer_lost_after_the_platform_accepted_is_unknown_then_reconciled_w
         "Commande prête",
         SmsRoute::device(app.online_device()),
     );
-    let out = app.state.sender().submit(&u, req).await.unwrap();
+    let out = app.state.core.submit(&u, req).await.unwrap();
     assert_eq!(out.status, MessageStatus::Unknown);
     assert_eq!(app.sim.ledger().len(), 1, "the platform did accept it");
     app.sim.set_faults(Faults::default());
@@ -145,7 +167,7 @@ async fn identical_messages_are_matched_one_to_one() {
             "Même texte",
             SmsRoute::device(app.online_device()),
         );
-        app.state.sender().submit(&u, req).await.unwrap();
+        app.state.core.submit(&u, req).await.unwrap();
     }
     app.sim.process_queue();
     assert_eq!(app.sync().await.updated, 2);
@@ -159,19 +181,24 @@ async fn identical_messages_are_matched_one_to_one() {
 async fn an_otp_is_recorded_as_its_template_never_with_its_code_and_is_reconciled() {
     let app = spawn_app_with_sim().await;
     let u = user(&app, &[Permission::SendOtp]).await;
-    let req = SendRequest {
-        channel: SendChannel::Otp {
-            channel: OtpChannel::Sms {
-                route: SmsRoute::device(app.online_device()),
-            },
-            expire: Some(300),
+    let req = OtpRequest {
+        phone: phone("621234567"),
+        purpose: "test".into(),
+        template: "Votre code : {{otp}}".into(),
+        channel: OtpChannel::Sms {
+            route: SmsRoute::device(app.online_device()),
         },
-        recipient: phone("621234567"),
-        text: "Votre code : {{otp}}".into(),
-        campaign: None,
+        lifetime_s: 300,
     };
-    let out = app.state.sender().submit(&u, req).await.unwrap();
-    let code = out.otp.expect("otp returned").otp.expose();
+    let out = app.state.core.otp_send(&u, req).await.unwrap();
+    assert_eq!(out.status, MessageStatus::Pending);
+    let ledger = app.sim.ledger();
+    let code: String = ledger[0]
+        .text
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
+    assert_eq!(code.len(), 6, "{:?}", ledger[0].text);
     let ms = messages(&app).await;
     assert_eq!(ms[0].text, "Votre code : {{otp}}");
     assert!(!format!("{ms:?}").contains(&code), "code stored");
@@ -185,6 +212,11 @@ async fn an_otp_is_recorded_as_its_template_never_with_its_code_and_is_reconcile
     app.sim.process_queue();
     assert_eq!(app.sync().await.updated, 1);
     assert_eq!(messages(&app).await[0].status, MessageStatus::Sent);
+    app.state
+        .core
+        .otp_verify(&u, &phone("621234567"), "test", &code)
+        .await
+        .expect("the code sent verifies");
     app.cleanup().await;
 }
 
@@ -197,10 +229,14 @@ async fn a_campaign_records_every_row_first_and_the_sync_finishes_it() {
         text: "Bonne rentrée".into(),
         numbers: vec![phone("621234567"), phone("622112233")],
         groups: vec![],
-        route: SmsRoute::device(app.online_device()),
+        channel: SendChannel::Sms {
+            route: SmsRoute::device(app.online_device()),
+        },
     };
-    let out = app.state.sender().submit_campaign(&u, req).await.unwrap();
+    let out = app.state.core.submit_campaign(&u, req).await.unwrap();
     assert_eq!(out.campaign.total, 2);
+    // recorded in one transaction, then sent by the worker of the running console
+    app.settle().await;
     let ms = messages(&app).await;
     assert_eq!(ms.len(), 2);
     assert!(
@@ -229,19 +265,13 @@ fn platform_errors_become_sentences_in_both_languages() {
             "Not enough credits to send this message!",
         )),
     };
-    assert!(
-        e.user_message(&i18n, Lang::Fr)
-            .starts_with("Crédits insuffisants")
-    );
-    assert!(
-        e.user_message(&i18n, Lang::En)
-            .starts_with("Not enough credits")
-    );
+    assert!(user_message(&e, &i18n, Lang::Fr).starts_with("Crédits insuffisants"));
+    assert!(user_message(&e, &i18n, Lang::En).starts_with("Not enough credits"));
     let other = SendError::Failed {
         message_id: 1,
         cause: FailCause::Platform(messagepro::Error::from_platform(400, "Something odd!")),
     };
-    let fr = other.user_message(&i18n, Lang::Fr);
+    let fr = user_message(&other, &i18n, Lang::Fr);
     assert!(
         fr.contains("Something odd!") && !fr.contains("{detail}"),
         "{fr}"
@@ -261,9 +291,8 @@ async fn a_whatsapp_chat_is_reconciled_from_the_chat_lists() {
         },
         recipient: phone("621234567"),
         text: "Salut".into(),
-        campaign: None,
     };
-    let out = app.state.sender().submit(&u, req).await.unwrap();
+    let out = app.state.core.submit(&u, req).await.unwrap();
     assert_eq!(out.status, MessageStatus::Pending);
     assert_eq!(app.sync().await.updated, 0, "still pending on the platform");
     assert!(
@@ -285,7 +314,7 @@ async fn the_background_worker_moves_pending_messages_to_sent() {
         "Par le worker",
         SmsRoute::device(app.online_device()),
     );
-    app.state.sender().submit(&u, req).await.unwrap();
+    app.state.core.submit(&u, req).await.unwrap();
     app.sim.process_queue();
     let mut status = MessageStatus::Pending;
     for _ in 0..100 {
@@ -311,9 +340,12 @@ async fn the_sync_reads_past_the_first_page_of_a_long_sent_list() {
         text: "Bonjour à tous".into(),
         numbers,
         groups: vec![],
-        route: SmsRoute::device(app.online_device()),
+        channel: SendChannel::Sms {
+            route: SmsRoute::device(app.online_device()),
+        },
     };
-    app.state.sender().submit_campaign(&u, req).await.unwrap();
+    app.state.core.submit_campaign(&u, req).await.unwrap();
+    app.settle().await;
     app.sim.process_queue();
     let r = app.sync().await;
     assert_eq!((r.checked, r.updated), (250, 250));

@@ -16,6 +16,9 @@ mod connect;
 mod error;
 mod messaging;
 mod model;
+mod nonces;
+mod otp;
+mod outbox;
 mod sessions;
 mod throttle;
 mod users;
@@ -23,6 +26,9 @@ mod users;
 pub use connect::{Backend, DEFAULT_DATABASE_URL, Store};
 pub use error::StoreError;
 pub use model::*;
+pub use nonces::RateDecision;
+pub use otp::OtpAttempt;
+pub use outbox::{Job, Lease, NewJob, OutboxCounts};
 
 /// Result alias of this crate.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -54,10 +60,21 @@ impl BeginWrite for sqlx::SqlitePool {
     }
 }
 
+/// On PostgreSQL `BEGIN` runs on a task of its own: a caller's future dropped while `BEGIN` is
+/// in flight (axum drops a handler's future when the client disconnects) would otherwise hand
+/// the connection back to the pool inside an open transaction (transact-rs/sqlx#4393, unfixed
+/// in sqlx 0.8). On its own task the `BEGIN` always completes, and if nobody awaits the
+/// transaction any more it is dropped there, which queues its rollback before the connection
+/// is reused. `tests` below drop such futures at random points and check, from another
+/// session, that no pooled backend is left inside a transaction block.
 impl BeginWrite for sqlx::PgPool {
     type Db = sqlx::Postgres;
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-        self.begin().await
+        let pool = self.clone();
+        match tokio::spawn(async move { pool.begin().await }).await {
+            Ok(r) => r,
+            Err(e) => Err(sqlx::Error::Io(std::io::Error::other(e))),
+        }
     }
 }
 
@@ -125,3 +142,77 @@ macro_rules! bind_args {
     }};
 }
 pub(crate) use bind_args;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_begin_dropped_mid_flight_never_returns_a_connection_inside_a_transaction() {
+        let Ok(url) = std::env::var("MESSAGEPRO_TEST_DATABASE_URL") else {
+            eprintln!("skipped: MESSAGEPRO_TEST_DATABASE_URL is not set (PostgreSQL)");
+            return;
+        };
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(2)
+            .min_connections(2)
+            .connect(&url)
+            .await
+            .unwrap();
+        // the two backends of the pool
+        let (mut a, mut b) = (pool.acquire().await.unwrap(), pool.acquire().await.unwrap());
+        let mut pids = Vec::new();
+        for c in [&mut a, &mut b] {
+            let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+                .fetch_one(&mut **c)
+                .await
+                .unwrap();
+            pids.push(pid);
+        }
+        drop((a, b));
+        // drop the transaction's future at a varying point (after k scheduler turns: finer
+        // than the timer's millisecond), many times
+        for i in 0..600u64 {
+            let p = pool.clone();
+            let fut = async move {
+                let mut tx = p.begin_write().await?;
+                sqlx::query("SELECT 1").execute(&mut *tx).await?;
+                tx.commit().await
+            };
+            let turns = i % 60;
+            tokio::select! {
+                _ = fut => {}
+                _ = async { for _ in 0..turns { tokio::task::yield_now().await } } => {}
+            }
+        }
+        // let the spawned BEGINs finish, and their dropped transactions roll back on next use
+        for _ in 0..500 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            if pool.num_idle() == pool.size() as usize {
+                break;
+            }
+        }
+        for _ in 0..4 {
+            sqlx::query("SELECT 1").execute(&pool).await.unwrap();
+        }
+        // seen from another session: neither backend sits inside a transaction block
+        let watcher = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .unwrap();
+        let stuck: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ANY($1) AND state LIKE 'idle in transaction%'",
+        )
+        .bind(&pids)
+        .fetch_one(&watcher)
+        .await
+        .unwrap();
+        assert_eq!(
+            stuck, 0,
+            "a pooled connection was left inside a transaction"
+        );
+        watcher.close().await;
+        pool.close().await;
+    }
+}

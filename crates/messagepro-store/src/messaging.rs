@@ -259,6 +259,12 @@ impl Store {
         Ok(())
     }
 
+    /// Ids of campaigns still `running` or `queued` (reconciliation closes the finished ones).
+    pub async fn running_campaign_ids(&self) -> Result<Vec<i64>> {
+        Ok(on_pool!(self, p => sqlx::query_scalar(
+            "SELECT id FROM campaigns WHERE status IN ('running', 'queued')").fetch_all(p).await?))
+    }
+
     // ----- contacts and groups ------------------------------------------------------------
 
     /// Creates a contact; [`StoreError::Conflict`] if the phone is already a contact.

@@ -201,13 +201,14 @@ text_enum!(
     Channel { Sms = "sms", Whatsapp = "whatsapp", Otp = "otp" }
 );
 text_enum!(
-    /// Local status of a message. `Unknown`: the request may have reached the platform
-    /// (timeout after sending); reconciled later from the platform's lists.
-    MessageStatus { Queued = "queued", Sent = "sent", Pending = "pending", Failed = "failed", Unknown = "unknown" }
+    /// Local status of a message. `Queued`: accepted, its outbox job waits; `Sending`: a worker
+    /// holds the job and may be calling the platform; `Unknown`: the request may have reached the
+    /// platform (timeout after sending, lease expired); reconciled from the platform, never resent.
+    MessageStatus { Queued = "queued", Sending = "sending", Sent = "sent", Pending = "pending", Failed = "failed", Unknown = "unknown" }
 );
 text_enum!(
     /// Status of a campaign.
-    CampaignStatus { Draft = "draft", Queued = "queued", Running = "running", Done = "done", Cancelled = "cancelled" }
+    CampaignStatus { Draft = "draft", Queued = "queued", Running = "running", Paused = "paused", Done = "done", Cancelled = "cancelled" }
 );
 
 /// The local record of one send.

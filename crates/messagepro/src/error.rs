@@ -247,6 +247,21 @@ impl Error {
         }
     }
 
+    /// True when the request certainly did not reach the platform (connection refused, DNS or
+    /// TLS failure, connect timeout): a send may be retried without risk of a duplicate.
+    pub fn is_certainly_not_sent(&self) -> bool {
+        matches!(
+            self,
+            Self::Transport {
+                ambiguous: false,
+                ..
+            } | Self::Timeout {
+                ambiguous: false,
+                ..
+            }
+        )
+    }
+
     /// True for transport failures that a read may safely retry (connect errors, timeouts).
     pub(crate) fn is_retryable_read(&self) -> bool {
         matches!(self, Self::Transport { .. } | Self::Timeout { .. })

@@ -17,6 +17,7 @@ pub mod sim;
 pub mod sms;
 pub mod user;
 pub mod whatsapp;
+pub mod worker;
 
 use std::process::ExitCode;
 
@@ -35,6 +36,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rates(a) => rates::run(a, g).await,
         Command::Sim(a) => sim::run(a, g).await,
         Command::Serve(a) => serve::run(a, g).await,
+        Command::Worker(a) => worker::run(a, g).await,
         Command::Migrate(a) => migrate::run(a, g).await,
         Command::User(a) => user::run(a, g).await,
         Command::Config(a) => config::run(a, g).await,

@@ -23,6 +23,9 @@ pub struct Args {
     /// Database URL (overrides the configuration): sqlite://… or postgres://….
     #[arg(long)]
     pub database_url: Option<String>,
+    /// Serve the web only: no outbox worker in this process (run `messagepro worker` elsewhere).
+    #[arg(long)]
+    pub no_workers: bool,
 }
 
 /// Settings from the file and environment, with the command-line overrides.
@@ -55,7 +58,8 @@ pub async fn run(args: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     }
     let app = Application::build(settings)
         .await
-        .context("cannot start the console")?;
+        .context("cannot start the console")?
+        .with_workers(!args.no_workers);
     let users = app
         .state()
         .store

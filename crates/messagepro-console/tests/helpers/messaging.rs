@@ -10,8 +10,8 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
-use messagepro_console::send::sync::{SyncReport, sync_once};
 use messagepro_console::{AppState, Application, ManualClock, Settings};
+use messagepro_core::reconcile::SyncReport;
 use messagepro_sim::{FixtureInfo, SimHandle, Simulator};
 use messagepro_store::Store;
 use secrecy::SecretString;
@@ -40,7 +40,22 @@ impl SimApp {
 
     /// One pass of the status sync worker.
     pub async fn sync(&self) -> SyncReport {
-        sync_once(&self.state).await.expect("sync pass")
+        self.state.core.reconcile_once().await.expect("sync pass")
+    }
+
+    /// Waits until the outbox has no job ready or running (the console's worker sent them).
+    pub async fn settle(&self) {
+        for _ in 0..500 {
+            let c = self.store.outbox_counts().await.unwrap();
+            if c.ready == 0 && c.running == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!(
+            "the outbox did not settle: {:?}",
+            self.store.outbox_counts().await
+        );
     }
 
     /// The unique id of the demo's online device.
@@ -65,6 +80,16 @@ pub async fn spawn_app_with_sim() -> SimApp {
 
 /// [`spawn_app_with_sim`] with the background sync worker running every `every`.
 pub async fn spawn_app_with_sim_and_sync(every: Option<std::time::Duration>) -> SimApp {
+    spawn_app_with_sim_opts(every, true).await
+}
+
+/// [`spawn_app_with_sim`] without the outbox worker in the console (the test dispatches).
+pub async fn spawn_app_with_sim_no_workers() -> SimApp {
+    spawn_app_with_sim_opts(None, false).await
+}
+
+/// The console + simulator with the reconciliation period `every` and the outbox worker on or off.
+pub async fn spawn_app_with_sim_opts(every: Option<std::time::Duration>, workers: bool) -> SimApp {
     let sim = Simulator::builder()
         .auto_progress(false)
         .secret(SENTINEL_SECRET.to_owned())
@@ -79,6 +104,8 @@ pub async fn spawn_app_with_sim_and_sync(every: Option<std::time::Duration>) -> 
         api_secret: Some(SecretString::from(SENTINEL_SECRET)),
         base_url: sim.url().to_owned(),
         default_country: "GN".into(),
+        // the outbox worker runs; reconciliation only when the test asks for a period
+        sync_every: every,
         ..Settings::default()
     };
 
@@ -101,7 +128,7 @@ pub async fn spawn_app_with_sim_and_sync(every: Option<std::time::Duration>) -> 
     let app = Application::build_with_store(settings, store.clone(), Arc::new(clock.clone()))
         .await
         .unwrap()
-        .with_sync_every(every);
+        .with_workers(workers);
     let url = app.url();
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());

@@ -94,6 +94,12 @@ pub fn csrf_in(html: &str) -> Option<String> {
     re.captures(html).map(|c| c[1].to_owned())
 }
 
+/// The one-time send-form token in a page.
+pub fn nonce_in(html: &str) -> Option<String> {
+    let re = regex_lite::Regex::new(r#"name="nonce" value="([0-9a-f]+)""#).unwrap();
+    re.captures(html).map(|c| c[1].to_owned())
+}
+
 impl TestApp {
     /// Another session (its own cookie jar) on the same running app and database.
     pub fn with_client(app: &TestApp, client: reqwest::Client) -> TestApp {
@@ -144,10 +150,31 @@ impl TestApp {
         panic!("too many redirects looking for a CSRF token");
     }
 
-    /// POSTs a form with the session's CSRF token.
+    /// A fresh one-time form token from the send form page at `page` (empty if none).
+    pub async fn nonce(&self, page: &str) -> String {
+        let html = self.get(page).await.text().await.unwrap();
+        nonce_in(&html).unwrap_or_default()
+    }
+
+    /// POSTs a form with the session's CSRF token. A send form (SMS, campaign, WhatsApp, OTP)
+    /// also gets a fresh one-time token from its page, unless the form carries one already.
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let token = self.csrf().await;
         let mut f: Vec<(&str, &str)> = form.to_vec();
+        let page = match path {
+            "/messaging/sms/send" | "/messaging/whatsapp/send" | "/messaging/otp/send" => {
+                Some(path)
+            }
+            "/messaging/sms/bulk" => Some("/messaging/sms/bulk"),
+            _ => None,
+        };
+        let nonce = match page {
+            Some(p) if !form.iter().any(|(k, _)| *k == "nonce") => Some(self.nonce(p).await),
+            _ => None,
+        };
+        if let Some(n) = &nonce {
+            f.push(("nonce", n));
+        }
         f.push(("csrf_token", &token));
         self.client
             .post(self.at(path))

@@ -982,14 +982,14 @@ fn platform_sentence(ui: &Ui, what: &str, e: &messagepro::Error) -> String {
     // the send path's sentences speak of a message; these speak of the contact book
     let key = match e {
         E::Transport { .. } | E::Timeout { .. } | E::Decode { .. } => {
-            "contacts.sync.reason.unreachable"
+            "contacts.sync.reason.unreachable".to_owned()
         }
-        E::QuotaReached(_) => "contacts.sync.reason.quota",
-        E::InvalidParameters(_) => "contacts.sync.reason.refused",
-        E::InvalidPhone(_) => "contacts.sync.reason.invalid_phone",
+        E::QuotaReached(_) => "contacts.sync.reason.quota".to_owned(),
+        E::InvalidParameters(_) => "contacts.sync.reason.refused".to_owned(),
+        E::InvalidPhone(_) => "contacts.sync.reason.invalid_phone".to_owned(),
         other => crate::send::platform_error_key(other),
     };
-    let reason = ui.tf(key, &[("detail", e.platform_message().unwrap_or(""))]);
+    let reason = ui.tf(&key, &[("detail", e.platform_message().unwrap_or(""))]);
     ui.tf(
         "contacts.sync.error",
         &[("what", what), ("reason", &reason)],
@@ -1026,7 +1026,7 @@ async fn all_local_contacts(
 /// Pulls the platform's groups and contacts into the store, then pushes local ones.
 pub async fn sync_with_platform(ui: &Ui) -> Result<SyncReport, AppError> {
     let state = &ui.state;
-    let api = &state.api;
+    let api = &state.platform;
     let store = &state.store;
     let country = &state.settings.default_country;
     let mut report = SyncReport::default();

@@ -161,7 +161,7 @@ async fn daily_counts(
 #[tracing::instrument(skip_all)]
 async fn dashboard(ui: Ui) -> Result<Response, AppError> {
     let state = &ui.state;
-    let api = &state.api;
+    let api = &state.platform;
     let (credits, subscription, devices, wa) = tokio::join!(
         api.get_credits(),
         api.get_subscription(),

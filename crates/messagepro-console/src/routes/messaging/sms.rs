@@ -26,46 +26,8 @@ use crate::login::audit;
 use crate::permissions::Permission;
 use crate::routes::{Access, RouteRule};
 use crate::send::recipients::{InvalidLine, RecipientList};
-use crate::send::{CampaignRequest, SendError, SendRequest};
+use crate::send::{CampaignRequest, SendChannel, SendError, SendRequest};
 use crate::ui::{PageCtx, Ui, flash, render};
-
-/// Double-submit guard: every send form carries a one-time `nonce`; a nonce already used by
-/// the same user (a double click, a reload of the POST) is refused before anything is recorded.
-/// Kept in memory (the last [`NONCE_CAP`] nonces): enough for one console instance; the durable
-/// outbox issue moves idempotency into the database.
-mod nonce {
-    use std::collections::VecDeque;
-    use std::sync::{Mutex, OnceLock};
-
-    pub const NONCE_CAP: usize = 4096;
-
-    fn used() -> &'static Mutex<VecDeque<(i64, String)>> {
-        static USED: OnceLock<Mutex<VecDeque<(i64, String)>>> = OnceLock::new();
-        USED.get_or_init(|| Mutex::new(VecDeque::new()))
-    }
-
-    /// A fresh nonce for a form.
-    pub fn new() -> String {
-        crate::csrf::new_token()[..32].to_owned()
-    }
-
-    /// True the first time `user` submits `nonce` (an empty nonce is always accepted: forms
-    /// rendered before this guard existed).
-    pub fn claim(user: i64, nonce: &str) -> bool {
-        if nonce.is_empty() {
-            return true;
-        }
-        let mut u = used().lock().unwrap_or_else(|e| e.into_inner());
-        if u.iter().any(|(id, n)| *id == user && n == nonce) {
-            return false;
-        }
-        if u.len() >= NONCE_CAP {
-            u.pop_front();
-        }
-        u.push_back((user, nonce.to_owned()));
-        true
-    }
-}
 
 const SEND: Access = Access::Perm(Permission::SendSms);
 const READ: Access = Access::Perm(Permission::MessagingRead);
@@ -231,7 +193,7 @@ fn estimate(
 }
 
 async fn load_choices(state: &AppState, country: &str, sel: &RouteFields) -> Choices {
-    let api = &state.api;
+    let api = &state.platform;
     let (devices, rates) = tokio::join!(api.all_devices(), api.get_rates());
     let mut c = Choices {
         country: country.to_owned(),
@@ -416,7 +378,7 @@ async fn render_send(
         choices,
         counter: counter.view(ui),
         error,
-        nonce: nonce::new(),
+        nonce: ui.form_nonce().await?,
     })?;
     *r.status_mut() = status;
     Ok(r)
@@ -471,7 +433,6 @@ fn send_page_url(form: &SendForm) -> String {
 
 #[tracing::instrument(skip_all)]
 async fn send_submit(ui: Ui, Form(form): Form<SendForm>) -> Result<Response, AppError> {
-    let user = ui.user()?.clone();
     let phone = match Phone::parse(form.phone.trim(), &ui.state.settings.default_country) {
         Ok(p) => p,
         Err(_) => {
@@ -491,17 +452,18 @@ async fn send_submit(ui: Ui, Form(form): Form<SendForm>) -> Result<Response, App
         }
     };
     let e164 = phone.e164().to_owned();
-    if !nonce::claim(user.id, &form.nonce) {
-        tracing::info!("send form submitted twice: ignored");
+    if !ui.use_nonce(&form.nonce).await? {
+        tracing::info!("send form submitted twice (or without its token): ignored");
         flash(&ui.session, "error", ui.t("sms.send.duplicate")).await?;
         return Ok(Redirect::to("/messaging/sms/history").into_response());
     }
     let req = SendRequest::sms(phone, form.message.clone(), route);
-    match ui.state.sender().submit(&user, req).await {
+    match ui.state.core.submit(&ui.actor()?, req).await {
         Ok(outcome) => {
             let key = match outcome.status {
                 MessageStatus::Sent => "sms.send.done_sent",
                 MessageStatus::Unknown => "sms.send.done_unknown",
+                MessageStatus::Queued | MessageStatus::Sending => "sms.send.done_queued",
                 _ => "sms.send.done_pending",
             };
             let kind = if outcome.status == MessageStatus::Unknown {
@@ -515,7 +477,7 @@ async fn send_submit(ui: Ui, Form(form): Form<SendForm>) -> Result<Response, App
         Err(SendError::Forbidden) => Err(AppError::Forbidden),
         Err(SendError::Store(e)) => Err(e.into()),
         Err(e) => {
-            let msg = e.user_message(&ui.state.i18n, ui.lang);
+            let msg = crate::send::user_message(&e, &ui.state.i18n, ui.lang);
             let mut form = form;
             form.phone = e164;
             render_send(&ui, form, Some(msg), StatusCode::OK).await
@@ -529,7 +491,7 @@ async fn analyze_fragment(ui: Ui, Form(form): Form<SendForm>) -> Result<Response
     let mut counter = Counter::of(&form.message);
     if form.route_fields().is_credits()
         && !form.gateway.trim().is_empty()
-        && let Ok(rates) = ui.state.api.get_rates().await
+        && let Ok(rates) = ui.state.platform.get_rates().await
     {
         counter.cost = cost_for_one(&ui.state, &rates, &form).map(|(c, _)| c);
     }
@@ -549,8 +511,6 @@ pub struct CampaignRow {
     pub waiting: i64,
     /// Percentage of rows with a final status.
     pub progress: i64,
-    /// `running` / `paused` / `completed`, when the platform lists it.
-    pub platform_status: Option<String>,
 }
 
 /// A platform contact group in the picker.
@@ -614,11 +574,6 @@ async fn campaign_rows(state: &AppState) -> Result<Vec<CampaignRow>, AppError> {
         .into_iter()
         .filter(|c| c.channel == Channel::Sms)
         .collect();
-    let platform = if campaigns.is_empty() {
-        Vec::new()
-    } else {
-        state.api.all_sms_campaigns().await.unwrap_or_default()
-    };
     let mut out = Vec::new();
     for c in campaigns {
         let count = |s| MessageFilter {
@@ -635,22 +590,11 @@ async fn campaign_rows(state: &AppState) -> Result<Vec<CampaignRow>, AppError> {
             .count_messages(&count(MessageStatus::Failed))
             .await?;
         let total = c.total.max(1);
-        let platform_status = platform
-            .iter()
-            .filter(|p| p.name == c.name)
-            .max_by_key(|p| p.id)
-            .map(|p| {
-                serde_json::to_value(&p.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default()
-            });
         out.push(CampaignRow {
             progress: (sent + failed) * 100 / total,
             waiting: (c.total - sent - failed).max(0),
             sent,
             failed,
-            platform_status,
             c,
         });
     }
@@ -666,7 +610,7 @@ async fn render_bulk(
 ) -> Result<Response, AppError> {
     let country = ui.state.settings.default_country.clone();
     let choices = load_choices(&ui.state, &country, &form.route).await;
-    let groups = match ui.state.api.all_groups().await {
+    let groups = match ui.state.platform.all_groups().await {
         Ok(gs) => gs
             .into_iter()
             .map(|g| GroupOpt {
@@ -693,7 +637,7 @@ async fn render_bulk(
         error,
         campaigns: campaign_rows(&ui.state).await?,
         can_send,
-        nonce: nonce::new(),
+        nonce: ui.form_nonce().await?,
     })?;
     *r.status_mut() = status;
     Ok(r)
@@ -777,7 +721,7 @@ async fn build_preview(
     list.add_text("file", &form.file, country);
     if !form.groups.is_empty() {
         let contacts = state
-            .api
+            .platform
             .all_contacts()
             .await
             .map_err(|e| crate::send::platform_error_key(&e).to_owned())?;
@@ -794,7 +738,7 @@ async fn build_preview(
     }
     let segments = analyze(&form.message).segments.max(1);
     let (cost, unpriced) = if form.route.is_credits() {
-        match state.api.get_rates().await {
+        match state.platform.get_rates().await {
             Ok(rates) => match estimate(
                 &rates,
                 form.route.gateway.trim(),
@@ -863,7 +807,6 @@ async fn bulk_preview(ui: Ui, req: Request) -> Result<Response, AppError> {
 /// Confirm step: the numbers come back from the preview (already normalised, re-checked here).
 #[tracing::instrument(skip_all)]
 async fn bulk_send(ui: Ui, req: Request) -> Result<Response, AppError> {
-    let user = ui.user()?.clone();
     let mut form = read_bulk_form(&ui.state, req).await?;
     // the confirm form carries the normalised numbers in `numbers`
     let numbers = std::mem::take(&mut form.recipients);
@@ -892,8 +835,8 @@ async fn bulk_send(ui: Ui, req: Request) -> Result<Response, AppError> {
     let Ok(route) = form.route.route() else {
         return Err(AppError::BadRequest);
     };
-    if !nonce::claim(user.id, &form.nonce) {
-        tracing::info!("campaign form submitted twice: ignored");
+    if !ui.use_nonce(&form.nonce).await? {
+        tracing::info!("campaign form submitted twice (or without its token): ignored");
         flash(&ui.session, "error", ui.t("sms.bulk.duplicate")).await?;
         return Ok(Redirect::to("/messaging/sms/bulk").into_response());
     }
@@ -902,11 +845,11 @@ async fn bulk_send(ui: Ui, req: Request) -> Result<Response, AppError> {
         text: form.message.clone(),
         numbers: list.phones,
         groups: Vec::new(),
-        route,
+        channel: SendChannel::Sms { route },
     };
-    match ui.state.sender().submit_campaign(&user, req).await {
+    match ui.state.core.submit_campaign(&ui.actor()?, req).await {
         Ok(out) => {
-            let n = out.campaign.total.to_string();
+            let n = out.recipients.to_string();
             flash(
                 &ui.session,
                 "success",
@@ -921,76 +864,31 @@ async fn bulk_send(ui: Ui, req: Request) -> Result<Response, AppError> {
         Err(SendError::Forbidden) => Err(AppError::Forbidden),
         Err(SendError::Store(e)) => Err(e.into()),
         Err(e) => {
-            let msg = e.user_message(&ui.state.i18n, ui.lang);
+            let msg = crate::send::user_message(&e, &ui.state.i18n, ui.lang);
             render_bulk(&ui, form, None, Some(msg), StatusCode::OK).await
         }
     }
 }
 
 async fn campaign_control(ui: Ui, id: i64, pause: bool) -> Result<Response, AppError> {
-    let user = ui.user()?.clone();
-    let c = ui
+    let changed = match ui
         .state
-        .store
-        .campaign_by_id(id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let api = &ui.state.api;
-    let found = match api.all_sms_campaigns().await {
-        Ok(list) => list
-            .into_iter()
-            .filter(|p| p.name == c.name)
-            .max_by_key(|p| p.id),
-        Err(e) => {
-            let msg = ui.t(crate::send::platform_error_key(&e));
-            flash(&ui.session, "error", msg).await?;
-            return Ok(Redirect::to("/messaging/sms/bulk").into_response());
+        .core
+        .set_campaign_paused(&ui.actor()?, id, pause)
+        .await
+    {
+        Ok(c) => c,
+        Err(SendError::Store(messagepro_store::StoreError::NotFound(_))) => {
+            return Err(AppError::NotFound);
         }
+        Err(e) => return Err(e.into()),
     };
-    let Some(p) = found else {
-        flash(&ui.session, "error", ui.t("sms.bulk.not_on_platform")).await?;
-        return Ok(Redirect::to("/messaging/sms/bulk").into_response());
+    let (kind, key) = match (changed, pause) {
+        (true, true) => ("success", "sms.bulk.paused"),
+        (true, false) => ("success", "sms.bulk.resumed"),
+        (false, _) => ("error", "sms.bulk.not_supported"),
     };
-    let result = if pause {
-        api.stop_sms_campaign(p.id).await
-    } else {
-        api.start_sms_campaign(p.id).await
-    };
-    let action = if pause {
-        "sms.campaign.pause"
-    } else {
-        "sms.campaign.resume"
-    };
-    let (kind, msg, outcome) = match result {
-        Ok(ctl) if ctl.supported => {
-            let key = if pause {
-                "sms.bulk.paused"
-            } else {
-                "sms.bulk.resumed"
-            };
-            ("success", ui.t(key), Outcome::Success)
-        }
-        Ok(_) => ("error", ui.t("sms.bulk.not_supported"), Outcome::Failure),
-        Err(e) => (
-            "error",
-            ui.tf(
-                crate::send::platform_error_key(&e),
-                &[("detail", e.platform_message().unwrap_or(""))],
-            ),
-            Outcome::Failure,
-        ),
-    };
-    audit(
-        &ui.state,
-        Some((user.id, &user.username)),
-        action,
-        Some(c.name.clone()),
-        None,
-        outcome,
-        Some(format!("campaign {}", c.id)),
-    )
-    .await;
-    flash(&ui.session, kind, msg).await?;
+    flash(&ui.session, kind, ui.t(key)).await?;
     Ok(Redirect::to("/messaging/sms/bulk").into_response())
 }
 

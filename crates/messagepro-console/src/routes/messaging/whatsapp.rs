@@ -2,15 +2,14 @@
 //!
 //! The send page offers the account picker (live status from `get_whatsapp_accounts`), text,
 //! media by URL (image / audio / video) or document by URL (pdf, xls, xlsx, doc, docx, with a
-//! name), to one number or in bulk to numbers and local groups. Every chat goes through the one
-//! send path ([`crate::send::SendService::submit`]): recorded before the platform is called, the
-//! platform's refusal (e.g. a disconnected account) shown as a sentence in the user's language
-//! and the attempt kept in the history as `failed`.
+//! name), to one number or in bulk to numbers and local groups. Every chat goes through
+//! `messagepro-core` ([`messagepro_core::Core::submit`]): recorded with its outbox job before the
+//! platform is called, the platform's refusal (e.g. a disconnected account) shown as a sentence
+//! in the user's language and the attempt kept in the history as `failed`. The form carries a
+//! one-time token: submitting it twice sends once.
 //!
-//! Bulk sends are recorded as a local campaign with one row per recipient. When the platform
-//! refuses for a reason that applies to every recipient (account disconnected or unknown, no
-//! subscription, quota), the remaining recipients are not attempted and are reported as such —
-//! never dropped silently.
+//! Bulk sends are a core campaign (one message + outbox job per recipient, one transaction);
+//! the page reports every recipient as accepted and the history shows each outcome.
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -25,8 +24,7 @@ use messagepro::{
     WaContent,
 };
 use messagepro_store::{
-    CampaignStatus, Channel, ContactFilter, Group, Message, MessageFilter, MessageStatus,
-    NewCampaign, Page,
+    Channel, ContactFilter, Group, Message, MessageFilter, MessageStatus, Page,
 };
 use serde::Deserialize;
 
@@ -34,7 +32,7 @@ use crate::app::AppState;
 use crate::error::AppError;
 use crate::permissions::Permission;
 use crate::routes::{Access, RouteRule};
-use crate::send::{FailCause, SendChannel, SendError, SendRequest};
+use crate::send::{CampaignRequest, SendChannel, SendError, SendRequest};
 use crate::ui::{PageCtx, Ui, flash, render};
 
 const SEND: Access = Access::Perm(Permission::SendWhatsapp);
@@ -78,6 +76,8 @@ pub struct WaForm {
     pub document_type: String,
     pub document_name: String,
     pub priority: bool,
+    /// One-time token of the form (double-submit guard).
+    pub nonce: String,
 }
 
 impl WaForm {
@@ -104,6 +104,7 @@ impl WaForm {
                 "document_type" => f.document_type = v,
                 "document_name" => f.document_name = v.trim().chars().take(100).collect(),
                 "priority" => f.priority = !v.is_empty(),
+                "nonce" => f.nonce = v.trim().to_owned(),
                 _ => {}
             }
         }
@@ -197,7 +198,7 @@ fn status_key(s: &WaAccountStatus) -> &'static str {
 
 /// The accounts, or a sentence saying why they could not be read (the page still renders).
 async fn accounts(ui: &Ui) -> (Vec<AccountOpt>, Option<String>) {
-    match ui.state.api.all_whatsapp_accounts().await {
+    match ui.state.platform.all_whatsapp_accounts().await {
         Ok(list) => (
             list.iter()
                 .map(|a: &WaAccount| AccountOpt {
@@ -212,7 +213,7 @@ async fn accounts(ui: &Ui) -> (Vec<AccountOpt>, Option<String>) {
         Err(e) => {
             tracing::warn!(error = %e, "cannot list WhatsApp accounts");
             let reason = ui.tf(
-                crate::send::platform_error_key(&e),
+                &crate::send::platform_error_key(&e),
                 &[("detail", e.platform_message().unwrap_or(""))],
             );
             (
@@ -245,6 +246,8 @@ struct SendPage {
     invalid: Vec<(usize, String)>,
     report: Option<Vec<BulkLine>>,
     summary: Option<String>,
+    /// A fresh one-time token for the next submission.
+    nonce: String,
 }
 
 impl SendPage {
@@ -281,6 +284,7 @@ async fn page(
         invalid,
         report,
         summary,
+        nonce: ui.form_nonce().await?,
     })
 }
 
@@ -297,33 +301,6 @@ async fn send_form(ui: Ui) -> Result<Response, AppError> {
         ..Default::default()
     };
     page(&ui, form, None, Vec::new(), None).await
-}
-
-/// Whether a refusal applies to every recipient (the bulk stops there).
-fn is_fatal(e: &SendError) -> bool {
-    use messagepro::Error as E;
-    match e {
-        SendError::Forbidden | SendError::EmptyText | SendError::Store(_) => true,
-        SendError::Failed { cause, .. } => match cause {
-            FailCause::Platform(p) => matches!(
-                p,
-                E::WhatsAppDisconnected(_)
-                    | E::WhatsAppAccountNotFound(_)
-                    | E::NotSubscribed(_)
-                    | E::QuotaReached(_)
-                    | E::InvalidSecret(_)
-                    | E::PermissionDenied(_)
-                    | E::MissingSecret
-                    | E::InvalidParameters(_)
-                    | E::InvalidInput(_)
-                    | E::MessageTooShort(_)
-                    | E::MessageTooLong(_)
-                    | E::Transport { .. }
-                    | E::Timeout { .. }
-            ),
-            FailCause::DeviceOffline => true,
-        },
-    }
 }
 
 /// Parses a bulk list (one number per line, or separated by `,` / `;`).
@@ -348,7 +325,6 @@ fn parse_numbers(text: &str, country: &str) -> (Vec<Phone>, Vec<(usize, String)>
 #[tracing::instrument(skip_all)]
 async fn send(ui: Ui, RawForm(body): RawForm) -> Result<Response, AppError> {
     let form = WaForm::from_body(&body);
-    let user = ui.user()?.clone();
     let country = ui.state.settings.default_country.clone();
     let fail = |key: &str, form: WaForm, invalid: Vec<(usize, String)>| {
         let msg = ui.t(key);
@@ -371,7 +347,11 @@ async fn send(ui: Ui, RawForm(body): RawForm) -> Result<Response, AppError> {
         content,
         priority: form.priority,
     };
-    let sender = ui.state.sender();
+    if !ui.use_nonce(&form.nonce).await? {
+        tracing::info!("WhatsApp form submitted twice (or without its token): ignored");
+        flash(&ui.session, "error", ui.t("sms.send.duplicate")).await?;
+        return Ok(Redirect::to("/messaging/whatsapp/history").into_response());
+    }
 
     if !form.is_bulk() {
         let Ok(phone) = Phone::parse(&form.phone, &country) else {
@@ -384,9 +364,8 @@ async fn send(ui: Ui, RawForm(body): RawForm) -> Result<Response, AppError> {
             channel,
             recipient: phone.clone(),
             text: form.message.clone(),
-            campaign: None,
         };
-        return match sender.submit(&user, req).await {
+        return match ui.state.core.submit(&ui.actor()?, req).await {
             Ok(outcome) => {
                 let key = if outcome.status == MessageStatus::Sent {
                     "whatsapp.sent"
@@ -404,7 +383,7 @@ async fn send(ui: Ui, RawForm(body): RawForm) -> Result<Response, AppError> {
             Err(SendError::Forbidden) => Err(AppError::Forbidden),
             Err(SendError::Store(e)) => Err(e.into()),
             Err(e) => {
-                let msg = e.user_message(&ui.state.i18n, ui.lang);
+                let msg = crate::send::user_message(&e, &ui.state.i18n, ui.lang);
                 page(&ui, form, Some(msg), Vec::new(), None)
                     .await
                     .map(unprocessable)
@@ -450,82 +429,43 @@ async fn send(ui: Ui, RawForm(body): RawForm) -> Result<Response, AppError> {
     } else {
         form.campaign.clone()
     };
-    let campaign = ui
-        .state
-        .store
-        .insert_campaign(
-            &NewCampaign {
-                name,
-                channel: Channel::Whatsapp,
-                status: CampaignStatus::Running,
-                total: phones.len() as i64,
-                created_by: Some(user.id),
-            },
-            now,
-        )
-        .await?;
-    let mut report = Vec::with_capacity(phones.len());
-    let mut stop: Option<String> = None;
-    for phone in &phones {
-        if let Some(reason) = &stop {
-            report.push(BulkLine {
-                recipient: phone.e164().to_owned(),
-                status: "skipped".into(),
-                text: ui.tf("whatsapp.bulk.skipped", &[("reason", reason)]),
-            });
-            continue;
+    let req = CampaignRequest {
+        name,
+        text: form.message.clone(),
+        numbers: phones.clone(),
+        groups: Vec::new(),
+        channel,
+    };
+    match ui.state.core.submit_campaign(&ui.actor()?, req).await {
+        Ok(out) => {
+            let report: Vec<BulkLine> = phones
+                .iter()
+                .map(|p| BulkLine {
+                    recipient: p.e164().to_owned(),
+                    status: "queued".into(),
+                    text: String::new(),
+                })
+                .collect();
+            let summary = ui.tf(
+                "whatsapp.bulk.summary",
+                &[
+                    ("total", &report.len().to_string()),
+                    ("accepted", &out.recipients.to_string()),
+                    ("failed", "0"),
+                    ("skipped", "0"),
+                ],
+            );
+            page(&ui, form, None, Vec::new(), Some((report, summary))).await
         }
-        let req = SendRequest {
-            channel: channel.clone(),
-            recipient: phone.clone(),
-            text: form.message.clone(),
-            campaign: Some(campaign.id),
-        };
-        match sender.submit(&user, req).await {
-            Ok(o) => report.push(BulkLine {
-                recipient: phone.e164().to_owned(),
-                status: o.status.as_str().into(),
-                text: o.platform_message.unwrap_or_default(),
-            }),
-            Err(SendError::Store(e)) => return Err(e.into()),
-            Err(e) => {
-                let msg = e.user_message(&ui.state.i18n, ui.lang);
-                if is_fatal(&e) {
-                    stop = Some(msg.clone());
-                }
-                report.push(BulkLine {
-                    recipient: phone.e164().to_owned(),
-                    status: "failed".into(),
-                    text: msg,
-                });
-            }
+        Err(SendError::Forbidden) => Err(AppError::Forbidden),
+        Err(SendError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            let msg = crate::send::user_message(&e, &ui.state.i18n, ui.lang);
+            page(&ui, form, Some(msg), Vec::new(), None)
+                .await
+                .map(unprocessable)
         }
     }
-    let count = |s: &str| report.iter().filter(|l| l.status == s).count().to_string();
-    let accepted = report
-        .iter()
-        .filter(|l| matches!(l.status.as_str(), "sent" | "pending" | "unknown"))
-        .count()
-        .to_string();
-    let summary = ui.tf(
-        "whatsapp.bulk.summary",
-        &[
-            ("total", &report.len().to_string()),
-            ("accepted", &accepted),
-            ("failed", &count("failed")),
-            ("skipped", &count("skipped")),
-        ],
-    );
-    let status = if stop.is_some() {
-        CampaignStatus::Cancelled
-    } else {
-        CampaignStatus::Done
-    };
-    ui.state
-        .store
-        .update_campaign_status(campaign.id, status, ui.state.clock.now_ms())
-        .await?;
-    page(&ui, form, None, Vec::new(), Some((report, summary))).await
 }
 
 // ----- history -----------------------------------------------------------------------------

@@ -1,0 +1,183 @@
+//! The Message Pro domain, with no web types: what the console, the CLI and the integration API
+//! all call, so each guarantee is written once.
+//!
+//! - [`Core`] — built from a [`Store`], a [`messagepro::Client`] (the *platform*), [`CoreSettings`]
+//!   and a [`Clock`]. Cheap to clone.
+//! - [`send`] — the send entry point for every channel: an [`Actor`] (console user, API token,
+//!   system) submits a parsed request; ONE transaction records the message, its outbox job and
+//!   the audit entry; errors are machine codes ([`SendError::code`]) the console translates.
+//! - [`outbox`] — the job payload (everything needed to replay a send), the dispatch of one job
+//!   (claim → `sending` committed → platform → outcome) and the [`Worker`] that claims jobs,
+//!   expires leases and runs reconciliation.
+//! - [`reconcile`] — moves `pending` / `unknown` messages to what the platform says.
+//! - [`otp`] — one-time codes: CSPRNG, keyed hash, phone + purpose, attempts, single use, limits.
+//! - [`nonce`] — one-time form tokens (double-submit guard) in the database.
+//! - [`recipients`] — reading typed or uploaded recipient lists.
+//!
+//! Dependency direction: client ← core ← console ← cli; store ← core.
+
+pub mod actor;
+pub mod clock;
+pub mod error;
+pub mod nonce;
+pub mod otp;
+pub mod outbox;
+pub mod permissions;
+pub mod recipients;
+pub mod reconcile;
+pub mod send;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub use actor::Actor;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{FailCause, SendError};
+pub use messagepro_store::Store;
+pub use outbox::{Worker, WorkerHandle};
+pub use permissions::Permission;
+pub use send::{CampaignOutcome, CampaignRequest, SendChannel, SendOutcome, SendRequest};
+
+/// The knobs of the delivery engine (the console maps its configuration onto these).
+#[derive(Clone)]
+pub struct CoreSettings {
+    /// Claims allowed for failures that certainly did not reach the platform (connection
+    /// refused, DNS/TLS failure) before the message is `failed`.
+    pub max_attempts: i64,
+    /// First retry delay; doubles each attempt, with ±20 % jitter, capped by `retry_max`.
+    pub retry_base: Duration,
+    /// Longest retry delay.
+    pub retry_max: Duration,
+    /// A claimed job whose worker has not finished it after this long is `unknown`. Must be
+    /// longer than the client's request timeout.
+    pub lease: Duration,
+    /// Jobs one worker process sends at once.
+    pub concurrency: usize,
+    /// How often the worker reconciles `pending` / `unknown` messages with the platform
+    /// (`None`: never — tests call [`Core::reconcile_once`]).
+    pub reconcile_every: Option<Duration>,
+    /// An `unknown` message not found on the platform after this long is `failed`
+    /// (`send.error.not_on_platform`) — it is never resent blind.
+    pub unknown_grace: Duration,
+    /// How long the console waits for the outcome of a send it dispatches at once before
+    /// answering "queued" (the job goes on in the background either way).
+    pub inline_wait: Duration,
+    /// Key of the OTP code hashes (HMAC-SHA256). Same on every instance sharing a database.
+    pub otp_key: secrecy::SecretSlice<u8>,
+}
+
+impl std::fmt::Debug for CoreSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CoreSettings")
+            .field("max_attempts", &self.max_attempts)
+            .field("lease", &self.lease)
+            .field("concurrency", &self.concurrency)
+            .field("reconcile_every", &self.reconcile_every)
+            .field("unknown_grace", &self.unknown_grace)
+            .field("otp_key", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for CoreSettings {
+    fn default() -> Self {
+        CoreSettings {
+            max_attempts: 5,
+            retry_base: Duration::from_secs(1),
+            retry_max: Duration::from_secs(300),
+            lease: Duration::from_secs(90),
+            concurrency: 32,
+            reconcile_every: Some(Duration::from_secs(5)),
+            unknown_grace: Duration::from_secs(600),
+            inline_wait: Duration::from_secs(10),
+            otp_key: secrecy::SecretSlice::from(rand_key()),
+        }
+    }
+}
+
+fn rand_key() -> Vec<u8> {
+    use rand::RngCore;
+    let mut k = vec![0u8; 32];
+    rand::rng().fill_bytes(&mut k);
+    k
+}
+
+impl CoreSettings {
+    /// The OTP key derived from the Message Pro secret (every instance of one deployment has it;
+    /// changing the secret invalidates codes in flight, which live ≤ 10 minutes).
+    pub fn otp_key_from_secret(secret: &str) -> secrecy::SecretSlice<u8> {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"messagepro otp key v1")
+            .expect("HMAC takes any key length");
+        mac.update(secret.as_bytes());
+        secrecy::SecretSlice::from(mac.finalize().into_bytes().to_vec())
+    }
+}
+
+/// The domain handle.
+#[derive(Clone)]
+pub struct Core {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) platform: messagepro::Client,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) settings: CoreSettings,
+    /// Device list cache for the online check (one platform read per few seconds, not per SMS).
+    pub(crate) devices: Mutex<Option<(Instant, Vec<messagepro::Device>)>>,
+    /// Wakes this process's worker when a send is accepted here.
+    pub(crate) wake: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("backend", &self.inner.store.backend_name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Core {
+    pub fn new(
+        store: Store,
+        platform: messagepro::Client,
+        settings: CoreSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Core {
+        Core {
+            inner: Arc::new(Inner {
+                store,
+                platform,
+                clock,
+                settings,
+                devices: Mutex::new(None),
+                wake: tokio::sync::Notify::new(),
+            }),
+        }
+    }
+
+    /// The store (reads for pages).
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The Message Pro client (reads for pages: devices, rates, lists). Sends go through
+    /// [`Core::submit`] and the outbox, never directly.
+    pub fn platform(&self) -> &messagepro::Client {
+        &self.inner.platform
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    pub fn settings(&self) -> &CoreSettings {
+        &self.inner.settings
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+}

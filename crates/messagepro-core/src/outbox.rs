@@ -1,0 +1,642 @@
+//! The delivery engine: what an outbox job holds ([`Payload`]: everything needed to replay the
+//! send), how one job is dispatched, and the [`Worker`] that claims jobs.
+//!
+//! Dispatch of one job: claim (lease + message `sending`, committed) → for an OTP, arm the code
+//! (its hash committed) → call Message Pro → record, only while the lease holds:
+//!
+//! | answer | message | job |
+//! |---|---|---|
+//! | accepted | `pending` / `sent` (+ platform id when returned) | done |
+//! | refused by the platform, device offline | `failed` + reason | done |
+//! | may have reached it (timeout after sending, dropped answer, HTML page) | `unknown` | done: reconciled, never resent |
+//! | certainly did not leave (connection refused, DNS/TLS, connect timeout) | `queued` | ready again after backoff with jitter; `failed` after `max_attempts` |
+//!
+//! A job whose worker died stays `running` until its lease runs out; [`Core::expire_leases`]
+//! then makes its message `unknown` for reconciliation. The queue itself is in the store
+//! (`messagepro_store::outbox`); this module is written by hand because no queue crate has the
+//! `unknown` state (DESIGN.md).
+
+use std::time::Duration;
+
+use base64::Engine;
+use messagepro::{
+    DocumentSource, DocumentType, Gateway, MediaKind, MediaSource, OtpChannel, Phone, SendSms,
+    SendWhatsApp, Sim, SmsRoute, WaContent, WaRecipient,
+};
+use messagepro_store::{Job, Lease, MessageStatus, StoreError};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use crate::send::{SendChannel, SendRequest};
+use crate::{Core, FailCause};
+
+/// An SMS route as stored in a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum RouteSpec {
+    Devices {
+        device: String,
+        sim: u8,
+        priority: bool,
+    },
+    Credits {
+        gateway: String,
+    },
+}
+
+impl RouteSpec {
+    pub fn of(r: &SmsRoute) -> RouteSpec {
+        match r {
+            SmsRoute::Devices {
+                device,
+                sim,
+                priority,
+            } => RouteSpec::Devices {
+                device: device.clone(),
+                sim: sim.number(),
+                priority: *priority,
+            },
+            SmsRoute::Credits { gateway } => RouteSpec::Credits {
+                gateway: match gateway {
+                    Gateway::Id(id) => id.to_string(),
+                    Gateway::Partner(p) => p.clone(),
+                },
+            },
+        }
+    }
+    pub fn route(&self) -> SmsRoute {
+        match self {
+            RouteSpec::Devices {
+                device,
+                sim,
+                priority,
+            } => SmsRoute::Devices {
+                device: device.clone(),
+                sim: Sim::from_number(i64::from(*sim)),
+                priority: *priority,
+            },
+            RouteSpec::Credits { gateway } => SmsRoute::Credits {
+                gateway: Gateway::parse(gateway),
+            },
+        }
+    }
+}
+
+/// WhatsApp content as stored in a job (uploaded files are kept, base64, so a retry resends
+/// the same bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ContentSpec {
+    Text {
+        text: String,
+    },
+    MediaUrl {
+        caption: String,
+        url: String,
+        kind: MediaKind,
+    },
+    MediaFile {
+        caption: String,
+        name: String,
+        base64: String,
+    },
+    DocumentUrl {
+        caption: String,
+        url: String,
+        kind: DocumentType,
+        name: Option<String>,
+    },
+    DocumentFile {
+        caption: String,
+        name: String,
+        base64: String,
+    },
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+fn unb64(s: &str) -> Option<Vec<u8>> {
+    base64::engine::general_purpose::STANDARD.decode(s).ok()
+}
+
+impl ContentSpec {
+    pub fn of(c: &WaContent) -> ContentSpec {
+        match c {
+            WaContent::Text(t) => ContentSpec::Text { text: t.clone() },
+            WaContent::Media { caption, source } => match source {
+                MediaSource::Url { url, kind } => ContentSpec::MediaUrl {
+                    caption: caption.clone(),
+                    url: url.clone(),
+                    kind: *kind,
+                },
+                MediaSource::File { name, bytes } => ContentSpec::MediaFile {
+                    caption: caption.clone(),
+                    name: name.clone(),
+                    base64: b64(bytes),
+                },
+            },
+            WaContent::Document { caption, source } => match source {
+                DocumentSource::Url { url, kind, name } => ContentSpec::DocumentUrl {
+                    caption: caption.clone(),
+                    url: url.clone(),
+                    kind: *kind,
+                    name: name.clone(),
+                },
+                DocumentSource::File { name, bytes } => ContentSpec::DocumentFile {
+                    caption: caption.clone(),
+                    name: name.clone(),
+                    base64: b64(bytes),
+                },
+            },
+        }
+    }
+    pub fn content(&self) -> Option<WaContent> {
+        Some(match self {
+            ContentSpec::Text { text } => WaContent::Text(text.clone()),
+            ContentSpec::MediaUrl { caption, url, kind } => WaContent::Media {
+                caption: caption.clone(),
+                source: MediaSource::Url {
+                    url: url.clone(),
+                    kind: *kind,
+                },
+            },
+            ContentSpec::MediaFile {
+                caption,
+                name,
+                base64,
+            } => WaContent::Media {
+                caption: caption.clone(),
+                source: MediaSource::File {
+                    name: name.clone(),
+                    bytes: unb64(base64)?,
+                },
+            },
+            ContentSpec::DocumentUrl {
+                caption,
+                url,
+                kind,
+                name,
+            } => WaContent::Document {
+                caption: caption.clone(),
+                source: DocumentSource::Url {
+                    url: url.clone(),
+                    kind: *kind,
+                    name: name.clone(),
+                },
+            },
+            ContentSpec::DocumentFile {
+                caption,
+                name,
+                base64,
+            } => WaContent::Document {
+                caption: caption.clone(),
+                source: DocumentSource::File {
+                    name: name.clone(),
+                    bytes: unb64(base64)?,
+                },
+            },
+        })
+    }
+}
+
+/// How an OTP goes out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "via", rename_all = "snake_case")]
+pub enum OtpVia {
+    Sms { route: RouteSpec },
+    Whatsapp { account: String, priority: bool },
+}
+
+impl OtpVia {
+    pub fn of(c: &OtpChannel) -> OtpVia {
+        match c {
+            OtpChannel::Sms { route } => OtpVia::Sms {
+                route: RouteSpec::of(route),
+            },
+            OtpChannel::WhatsApp { account, priority } => OtpVia::Whatsapp {
+                account: account.clone(),
+                priority: *priority,
+            },
+        }
+    }
+}
+
+/// Everything a worker needs to (re)play a send. Never holds an OTP code: the worker draws
+/// the code when it sends and stores only its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Payload {
+    Sms {
+        to: String,
+        text: String,
+        route: RouteSpec,
+    },
+    Whatsapp {
+        to: String,
+        account: String,
+        content: ContentSpec,
+        priority: bool,
+    },
+    Otp {
+        to: String,
+        /// Text with `{{otp}}`.
+        template: String,
+        otp_id: i64,
+        lifetime_s: u32,
+        channel: OtpVia,
+    },
+}
+
+impl Payload {
+    pub fn from_request(req: &SendRequest) -> Payload {
+        let to = req.recipient.e164().to_owned();
+        match &req.channel {
+            SendChannel::Sms { route } => Payload::Sms {
+                to,
+                text: req.text.clone(),
+                route: RouteSpec::of(route),
+            },
+            SendChannel::WhatsApp {
+                account,
+                content,
+                priority,
+            } => Payload::Whatsapp {
+                to,
+                account: account.clone(),
+                content: ContentSpec::of(content),
+                priority: *priority,
+            },
+        }
+    }
+}
+
+/// What dispatching one job did.
+#[derive(Debug)]
+pub enum Dispatched {
+    /// Recorded `pending`, `sent` or `unknown`.
+    Done {
+        status: MessageStatus,
+        platform_message: Option<String>,
+    },
+    /// Recorded `failed` (reason stored).
+    Failed(FailCause),
+    /// Certainly not sent; the job is ready again later.
+    Retrying(FailCause),
+    /// The lease was lost (expired, taken over): nothing recorded by this worker.
+    LeaseLost,
+}
+
+/// The platform's answer to one call.
+type CallResult = Result<(MessageStatus, Option<String>, Option<String>), FailCause>;
+
+impl Core {
+    /// Claims the given job (if still ready) under a one-off worker id and dispatches it.
+    pub(crate) async fn dispatch_job_id(
+        &self,
+        job_id: i64,
+    ) -> Result<Option<Dispatched>, StoreError> {
+        let worker = format!("inline-{}", std::process::id());
+        let lease_ms = self.inner.settings.lease.as_millis() as i64;
+        let Some(job) = self
+            .inner
+            .store
+            .claim_job(job_id, &worker, lease_ms, self.now_ms())
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(self.dispatch(&job).await?))
+    }
+
+    /// Sends one claimed job and records the outcome under its lease.
+    #[tracing::instrument(skip_all, fields(job = job.id, message = job.message_id, attempt = job.attempt))]
+    pub async fn dispatch(&self, job: &Job) -> Result<Dispatched, StoreError> {
+        let store = &self.inner.store;
+        let lease = job.lease();
+        let result = match serde_json::from_str::<Payload>(&job.payload) {
+            Ok(p) => self.call(&p, &lease).await,
+            Err(_) => Err(FailCause::BadPayload),
+        };
+        let now = self.now_ms();
+        let kept = |ok: bool| {
+            if !ok {
+                tracing::warn!("lease lost before the outcome was recorded");
+            }
+            ok
+        };
+        match result {
+            Ok((status, platform_id, platform_message)) => {
+                let ok = store
+                    .complete_job(
+                        &lease,
+                        status,
+                        platform_id.as_deref(),
+                        platform_message.as_deref(),
+                        now,
+                    )
+                    .await?;
+                if !kept(ok) {
+                    return Ok(Dispatched::LeaseLost);
+                }
+                tracing::info!(status = %status, "send accepted by the platform");
+                Ok(Dispatched::Done {
+                    status,
+                    platform_message,
+                })
+            }
+            Err(FailCause::Platform(e)) if e.is_ambiguous() => {
+                tracing::warn!(error = %e, "send outcome unknown: will reconcile");
+                let ok = store
+                    .complete_job(&lease, MessageStatus::Unknown, None, None, now)
+                    .await?;
+                if !kept(ok) {
+                    return Ok(Dispatched::LeaseLost);
+                }
+                Ok(Dispatched::Done {
+                    status: MessageStatus::Unknown,
+                    platform_message: None,
+                })
+            }
+            Err(FailCause::Platform(e))
+                if e.is_certainly_not_sent() && job.attempt < job.max_attempts =>
+            {
+                let delay = self.backoff(job.attempt);
+                tracing::info!(error = %e, delay_ms = delay.as_millis() as u64, "not sent: retry later");
+                let reason = format!("send.error.{}", crate::error::platform_error_code(&e));
+                let ok = store
+                    .retry_job(&lease, now + delay.as_millis() as i64, &reason, now)
+                    .await?;
+                if !kept(ok) {
+                    return Ok(Dispatched::LeaseLost);
+                }
+                Ok(Dispatched::Retrying(FailCause::Platform(e)))
+            }
+            Err(cause) => {
+                let stored = cause.stored();
+                tracing::info!(reason = %stored, "send failed");
+                let ok = store
+                    .complete_job(&lease, MessageStatus::Failed, None, Some(&stored), now)
+                    .await?;
+                if !kept(ok) {
+                    return Ok(Dispatched::LeaseLost);
+                }
+                if let Ok(Payload::Otp { otp_id, .. }) = serde_json::from_str(&job.payload) {
+                    store.otp_revoke(otp_id, now).await?;
+                }
+                Ok(Dispatched::Failed(cause))
+            }
+        }
+    }
+
+    /// Exponential backoff with ±20 % jitter: base × 2^(attempt-1), capped.
+    fn backoff(&self, attempt: i64) -> Duration {
+        let s = &self.inner.settings;
+        let exp = s
+            .retry_base
+            .saturating_mul(1u32 << (attempt.clamp(1, 20) - 1) as u32)
+            .min(s.retry_max);
+        let jitter: f64 = rand::rng().random_range(0.8..1.2);
+        exp.mul_f64(jitter)
+    }
+
+    async fn call(&self, p: &Payload, lease: &Lease) -> CallResult {
+        let country = self.inner.platform.default_country().to_owned();
+        let phone = |to: &str| {
+            Phone::parse(to, &country)
+                .map_err(|e| FailCause::Platform(messagepro::Error::InvalidInput(e.to_string())))
+        };
+        let client = &self.inner.platform;
+        match p {
+            Payload::Sms { to, text, route } => {
+                let route = route.route();
+                self.check_device(&route).await?;
+                let r = client
+                    .send_sms(&SendSms::new(phone(to)?, text.clone(), route))
+                    .await?;
+                let status = if r.is_sent_immediately() {
+                    MessageStatus::Sent
+                } else {
+                    MessageStatus::Pending
+                };
+                Ok((status, r.message_id.map(|i| i.to_string()), Some(r.message)))
+            }
+            Payload::Whatsapp {
+                to,
+                account,
+                content,
+                priority,
+            } => {
+                let content = content.content().ok_or(FailCause::BadPayload)?;
+                let mut w =
+                    SendWhatsApp::new(account.clone(), WaRecipient::Phone(phone(to)?), content);
+                w.priority = *priority;
+                let r = client.send_whatsapp(&w).await?;
+                let status = if r.message.contains("has been sent") {
+                    MessageStatus::Sent
+                } else {
+                    MessageStatus::Pending
+                };
+                Ok((status, None, Some(r.message)))
+            }
+            Payload::Otp {
+                to,
+                template,
+                otp_id,
+                lifetime_s,
+                channel,
+            } => {
+                self.send_otp_code(phone(to)?, template, *otp_id, *lifetime_s, channel, lease)
+                    .await
+            }
+        }
+    }
+}
+
+/// A worker's handle: stop it gracefully with [`WorkerHandle::shutdown`].
+#[derive(Debug)]
+pub struct WorkerHandle {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl WorkerHandle {
+    /// Stops claiming, lets in-flight sends finish and record, then returns.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Stops at once (tests of crash behaviour): in-flight jobs keep their leases.
+    pub fn abort(self) {
+        self.task.abort();
+    }
+}
+
+/// Claims and sends jobs, expires leases, reconciles — until shut down.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    core: Core,
+    id: String,
+}
+
+impl Worker {
+    /// A worker over `core` with a unique id (host process + random suffix).
+    pub fn new(core: Core) -> Worker {
+        let suffix: u32 = rand::rng().random();
+        Worker {
+            core,
+            id: format!("w{}-{suffix:08x}", std::process::id()),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Runs on a task of its own.
+    pub fn spawn(self) -> WorkerHandle {
+        let (stop, rx) = tokio::sync::watch::channel(false);
+        let span = tracing::info_span!("job", name = "outbox_worker", worker = %self.id);
+        let task = tokio::spawn(self.run(rx).instrument(span));
+        WorkerHandle { stop, task }
+    }
+
+    async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let core = &self.core;
+        let s = core.settings().clone();
+        let lease_ms = s.lease.as_millis() as i64;
+        let mut inflight: JoinSet<()> = JoinSet::new();
+        // periods in monotonic time (the domain clock may be a test's manual clock)
+        let mut last_expiry: Option<std::time::Instant> = None;
+        let mut last_reconcile: Option<std::time::Instant> = None;
+        tracing::info!(concurrency = s.concurrency, "worker started");
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let now = core.now_ms();
+            let expiry_every = Duration::from_millis((lease_ms / 4).clamp(250, 5_000) as u64);
+            if last_expiry.is_none_or(|t| t.elapsed() >= expiry_every) {
+                last_expiry = Some(std::time::Instant::now());
+                match core.expire_leases().await {
+                    Ok(n) if n > 0 => {
+                        tracing::warn!(messages = n, "leases expired: messages unknown")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "lease expiry failed"),
+                }
+            }
+            if let Some(every) = s.reconcile_every
+                && last_reconcile.is_none_or(|t| t.elapsed() >= every)
+            {
+                last_reconcile = Some(std::time::Instant::now());
+                let c = core.clone();
+                // a slow platform list must not stop the sends
+                inflight.spawn(
+                    async move {
+                        match c.reconcile_once().await {
+                            Ok(r) if r.updated > 0 => tracing::info!(
+                                checked = r.checked,
+                                updated = r.updated,
+                                "statuses reconciled"
+                            ),
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(
+                                error = format!("{e:#}"),
+                                "status reconciliation failed"
+                            ),
+                        }
+                    }
+                    .instrument(tracing::info_span!("job", name = "reconcile")),
+                );
+            }
+            while inflight.try_join_next().is_some() {}
+            let free = s.concurrency.saturating_sub(inflight.len());
+            let mut claimed = 0;
+            if free > 0 {
+                match core
+                    .inner
+                    .store
+                    .claim_jobs(&self.id, free as i64, lease_ms, now)
+                    .await
+                {
+                    Ok(jobs) => {
+                        claimed = jobs.len();
+                        for job in jobs {
+                            let c = core.clone();
+                            inflight.spawn(async move {
+                                if let Err(e) = c.dispatch(&job).await {
+                                    tracing::warn!(error = %e, job = job.id, "cannot record a send outcome: the lease will expire and it will be reconciled");
+                                }
+                            });
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "claim failed");
+                    }
+                }
+            }
+            if claimed > 0 && claimed == free {
+                continue;
+            }
+            // wait for: a job finishing, a local accept, the next poll, or the stop signal
+            let poll = Duration::from_millis(if claimed > 0 { 5 } else { 200 });
+            tokio::select! {
+                _ = inflight.join_next(), if !inflight.is_empty() => {}
+                _ = core.inner.wake.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        tracing::info!(
+            in_flight = inflight.len(),
+            "worker stopping: finishing in-flight sends"
+        );
+        while inflight.join_next().await.is_some() {}
+        tracing::info!("worker stopped");
+    }
+}
+
+impl Core {
+    /// Ends jobs whose lease ran out: their messages become `unknown`. Returns how many.
+    pub async fn expire_leases(&self) -> Result<usize, StoreError> {
+        Ok(self.inner.store.expire_leases(self.now_ms()).await?.len())
+    }
+
+    /// Runs the outbox until no job is ready or running (tests, `messagepro worker --drain`):
+    /// claims and dispatches in this task, `concurrency` at a time.
+    pub async fn drain(&self) -> Result<usize, StoreError> {
+        let worker = Worker::new(self.clone());
+        let lease_ms = self.settings().lease.as_millis() as i64;
+        let mut n = 0;
+        loop {
+            let jobs = self
+                .inner
+                .store
+                .claim_jobs(
+                    &worker.id,
+                    self.settings().concurrency as i64,
+                    lease_ms,
+                    self.now_ms(),
+                )
+                .await?;
+            if jobs.is_empty() {
+                return Ok(n);
+            }
+            let mut set = JoinSet::new();
+            for job in jobs {
+                let c = self.clone();
+                set.spawn(async move { c.dispatch(&job).await });
+            }
+            while let Some(r) = set.join_next().await {
+                if let Ok(r) = r {
+                    r?;
+                }
+                n += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,494 @@
+//! The send entry point of every channel. [`Core::accept`] records a send durably: the actor's
+//! right for the channel is checked, then ONE transaction writes the message (`queued`), its
+//! outbox job (the payload that replays it) and the audit entry — before any network call, so
+//! nothing accepted is lost. The worker ([`crate::outbox`]) sends it.
+//!
+//! [`Core::submit`] is what the console uses: accept, then dispatch that very job at once on a
+//! task of its own (a client that disconnects cannot cancel it), and wait up to
+//! [`crate::CoreSettings::inline_wait`] for the outcome so the page can say « sent » or « device
+//! offline » right away. If the wait runs out, or the process dies, the job is still in the
+//! outbox and a worker finishes it; the integration API uses [`Core::accept`] alone.
+
+use std::collections::HashSet;
+
+use messagepro::{OtpChannel, Phone, SmsRoute, WaContent};
+use messagepro_store::{
+    CampaignStatus, Channel, MessageStatus, NewAudit, NewCampaign, NewJob, NewMessage, Outcome,
+};
+use serde_json::json;
+
+use crate::outbox::{Dispatched, Payload};
+use crate::permissions::Permission;
+use crate::{Actor, Core, FailCause, SendError};
+
+/// How a message leaves, with everything the platform needs for that channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendChannel {
+    /// An SMS through an own device or paid credits.
+    Sms {
+        /// Device (unique id, SIM, priority) or credits (gateway / partner device).
+        route: SmsRoute,
+    },
+    /// A WhatsApp chat from a linked account. [`SendRequest::text`] is what the history shows
+    /// (the text, or the caption of a media/document); `content` is what is sent.
+    WhatsApp {
+        /// WhatsApp account unique id (`get_whatsapp_accounts` → `unique`).
+        account: String,
+        /// Text, media or document.
+        content: WaContent,
+        /// `true`: pushed now (failures reported synchronously); `false`: queued.
+        priority: bool,
+    },
+}
+
+impl SendChannel {
+    /// The permission needed to send on this channel.
+    pub fn permission(&self) -> Permission {
+        match self {
+            SendChannel::Sms { .. } => Permission::SendSms,
+            SendChannel::WhatsApp { .. } => Permission::SendWhatsapp,
+        }
+    }
+
+    /// The channel of the local record.
+    pub fn store_channel(&self) -> Channel {
+        match self {
+            SendChannel::Sms { .. } => Channel::Sms,
+            SendChannel::WhatsApp { .. } => Channel::Whatsapp,
+        }
+    }
+}
+
+/// One message to send, parsed at the edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendRequest {
+    pub channel: SendChannel,
+    /// The recipient, already normalised to E.164.
+    pub recipient: Phone,
+    /// The text (SMS, WhatsApp text or caption).
+    pub text: String,
+}
+
+impl SendRequest {
+    /// A single SMS.
+    pub fn sms(recipient: Phone, text: impl Into<String>, route: SmsRoute) -> SendRequest {
+        SendRequest {
+            channel: SendChannel::Sms { route },
+            recipient,
+            text: text.into(),
+        }
+    }
+}
+
+/// What happened to an accepted send (failures are [`SendError::Failed`]).
+#[derive(Debug, Clone)]
+pub struct SendOutcome {
+    /// Id of the local message row.
+    pub message_id: i64,
+    /// `Queued`/`Sending` (still in the outbox: the worker finishes it), `Pending` (queued on
+    /// the platform), `Sent`, or `Unknown` (may have left: reconciled, never resent).
+    pub status: MessageStatus,
+    /// The platform's answer (`Message has been queued for sending!`…), when there was one.
+    pub platform_message: Option<String>,
+}
+
+/// The `route` JSON recorded with a message (history, reconciliation).
+pub fn route_json(route: &SmsRoute) -> serde_json::Value {
+    match route {
+        SmsRoute::Devices {
+            device,
+            sim,
+            priority,
+        } => {
+            json!({"mode": "devices", "device": device, "sim": sim.number(), "priority": priority})
+        }
+        SmsRoute::Credits { gateway } => {
+            let g = match gateway {
+                messagepro::Gateway::Id(id) => id.to_string(),
+                messagepro::Gateway::Partner(u) => u.clone(),
+            };
+            json!({"mode": "credits", "gateway": g})
+        }
+    }
+}
+
+pub(crate) fn channel_route_json(channel: &SendChannel) -> serde_json::Value {
+    match channel {
+        SendChannel::Sms { route } => route_json(route),
+        SendChannel::WhatsApp {
+            account, content, ..
+        } => {
+            let kind = match content {
+                WaContent::Text(_) => "text",
+                WaContent::Media { .. } => "media",
+                WaContent::Document { .. } => "document",
+            };
+            json!({"mode": "whatsapp", "account": account, "type": kind})
+        }
+    }
+}
+
+/// The `route` JSON of an OTP message.
+pub(crate) fn otp_route_json(channel: &OtpChannel) -> serde_json::Value {
+    match channel {
+        OtpChannel::Sms { route } => {
+            let mut v = route_json(route);
+            v["otp"] = json!("sms");
+            v
+        }
+        OtpChannel::WhatsApp { account, .. } => {
+            json!({"mode": "whatsapp", "account": account, "otp": "whatsapp"})
+        }
+    }
+}
+
+pub(crate) fn segments_of(channel: Channel, text: &str) -> i64 {
+    match channel {
+        Channel::Whatsapp => 1,
+        _ => messagepro::sms::analyze(text).segments.max(1) as i64,
+    }
+}
+
+/// A campaign (SMS or WhatsApp): numbers already normalised; platform groups are expanded to
+/// their members here, and every recipient becomes its own message and outbox job.
+#[derive(Debug, Clone)]
+pub struct CampaignRequest {
+    pub name: String,
+    pub text: String,
+    pub numbers: Vec<Phone>,
+    /// Platform contact group ids.
+    pub groups: Vec<u64>,
+    /// Route and content, the same for every recipient.
+    pub channel: SendChannel,
+}
+
+/// The result of [`Core::submit_campaign`].
+#[derive(Debug, Clone)]
+pub struct CampaignOutcome {
+    pub campaign: messagepro_store::Campaign,
+    /// Messages recorded (one per distinct recipient).
+    pub recipients: usize,
+}
+
+/// A send accepted into the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accepted {
+    pub message_id: i64,
+    pub job_id: i64,
+}
+
+impl Core {
+    pub(crate) fn new_job(&self, payload: &Payload, run_at_ms: i64) -> NewJob {
+        NewJob {
+            payload: serde_json::to_value(payload).unwrap_or_default(),
+            max_attempts: self.inner.settings.max_attempts,
+            run_at_ms,
+        }
+    }
+
+    pub(crate) fn audit(&self, actor: &Actor, action: &str, target: &str) -> NewAudit {
+        NewAudit {
+            at_ms: self.now_ms(),
+            user_id: actor.user_id(),
+            username: Some(actor.audit_name()),
+            action: action.to_owned(),
+            target: Some(target.to_owned()),
+            ip: actor.ip().map(str::to_owned),
+            outcome: Outcome::Success,
+            detail: None,
+        }
+    }
+
+    /// Records a send durably (message + outbox job + audit entry, one transaction) and wakes
+    /// this process's worker. Returns at once.
+    #[tracing::instrument(skip_all, fields(channel = %req.channel.store_channel()))]
+    pub async fn accept(&self, actor: &Actor, req: &SendRequest) -> Result<Accepted, SendError> {
+        let a = self.record(actor, req).await?;
+        self.inner.wake.notify_one();
+        Ok(a)
+    }
+
+    /// The durable half of [`Core::accept`], without waking the worker.
+    async fn record(&self, actor: &Actor, req: &SendRequest) -> Result<Accepted, SendError> {
+        if !actor.can(req.channel.permission()) {
+            tracing::warn!("send refused: permission");
+            return Err(SendError::Forbidden);
+        }
+        if req.text.trim().is_empty() {
+            return Err(SendError::EmptyText);
+        }
+        let channel = req.channel.store_channel();
+        let message = NewMessage {
+            channel,
+            recipient: req.recipient.e164().to_owned(),
+            text: req.text.clone(),
+            route: channel_route_json(&req.channel),
+            status: MessageStatus::Queued,
+            segments: segments_of(channel, &req.text),
+            created_by: actor.user_id(),
+            campaign_id: None,
+        };
+        let payload = Payload::from_request(req);
+        let now = self.now_ms();
+        let job = self.new_job(&payload, now);
+        let audit = self.audit(actor, &format!("{channel}.send"), &message.recipient);
+        let (message_id, job_id) = self
+            .inner
+            .store
+            .enqueue_message(&message, &job, &audit, now)
+            .await?;
+        tracing::info!(message_id, job_id, "message accepted");
+        Ok(Accepted { message_id, job_id })
+    }
+
+    /// Accepts a send and dispatches it at once, waiting (bounded) for its outcome.
+    pub async fn submit(&self, actor: &Actor, req: SendRequest) -> Result<SendOutcome, SendError> {
+        // not handed to the worker: this task dispatches it (the worker's poll is the fallback)
+        let accepted = self.record(actor, &req).await?;
+        self.dispatch_now(accepted).await
+    }
+
+    /// Dispatches an accepted job on its own task and waits up to `inline_wait` for it.
+    pub(crate) async fn dispatch_now(&self, a: Accepted) -> Result<SendOutcome, SendError> {
+        let core = self.clone();
+        let task = tokio::spawn(async move { core.dispatch_job_id(a.job_id).await });
+        let deadline = tokio::time::Instant::now() + self.inner.settings.inline_wait;
+        let waited = tokio::time::timeout_at(deadline, task).await;
+        let outcome = match waited {
+            Ok(Ok(Ok(Some(d)))) => d,
+            Ok(Ok(Err(e))) => return Err(SendError::Store(e)),
+            // taken by another worker first, still running, or the task failed: wait (bounded)
+            // for what is stored
+            _ => loop {
+                let m = self
+                    .inner
+                    .store
+                    .message_by_id(a.message_id)
+                    .await?
+                    .ok_or(messagepro_store::StoreError::NotFound("message"))?;
+                let waiting = matches!(m.status, MessageStatus::Queued | MessageStatus::Sending);
+                if !waiting || tokio::time::Instant::now() >= deadline {
+                    return Ok(SendOutcome {
+                        message_id: a.message_id,
+                        status: m.status,
+                        platform_message: m.platform_message,
+                    });
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            },
+        };
+        match outcome {
+            Dispatched::Done {
+                status,
+                platform_message,
+            } => Ok(SendOutcome {
+                message_id: a.message_id,
+                status,
+                platform_message,
+            }),
+            Dispatched::Failed(cause) => Err(SendError::Failed {
+                message_id: a.message_id,
+                cause,
+            }),
+            Dispatched::Retrying(_) | Dispatched::LeaseLost => Ok(SendOutcome {
+                message_id: a.message_id,
+                status: MessageStatus::Queued,
+                platform_message: None,
+            }),
+        }
+    }
+
+    /// Expands the groups of a campaign to their members (platform contacts) and the numbers,
+    /// de-duplicated in input order.
+    async fn campaign_recipients(&self, req: &CampaignRequest) -> Result<Vec<Phone>, SendError> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for p in &req.numbers {
+            if seen.insert(p.e164().to_owned()) {
+                out.push(p.clone());
+            }
+        }
+        if !req.groups.is_empty() {
+            let contacts = self
+                .inner
+                .platform
+                .all_contacts()
+                .await
+                .map_err(|_| SendError::Invalid("groups_unreadable"))?;
+            let wanted: HashSet<String> = req.groups.iter().map(|g| g.to_string()).collect();
+            let country = self.inner.platform.default_country().to_owned();
+            for c in contacts {
+                if !c.groups.iter().any(|g| wanted.contains(g)) {
+                    continue;
+                }
+                let Ok(p) = Phone::parse(&c.phone, &country) else {
+                    continue;
+                };
+                // opted-out local contacts are left out
+                if let Ok(Some(local)) = self.inner.store.contact_by_phone(p.e164()).await
+                    && local.opted_out_ms.is_some()
+                {
+                    continue;
+                }
+                if seen.insert(p.e164().to_owned()) {
+                    out.push(p);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Starts a campaign: the campaign, one message + outbox job per distinct recipient and the
+    /// audit entry in one transaction; the workers send them.
+    #[tracing::instrument(skip_all, fields(numbers = req.numbers.len(), groups = req.groups.len()))]
+    pub async fn submit_campaign(
+        &self,
+        actor: &Actor,
+        req: CampaignRequest,
+    ) -> Result<CampaignOutcome, SendError> {
+        if !actor.can(req.channel.permission()) {
+            return Err(SendError::Forbidden);
+        }
+        if req.text.trim().is_empty() {
+            return Err(SendError::EmptyText);
+        }
+        let recipients = self.campaign_recipients(&req).await?;
+        if recipients.is_empty() {
+            return Err(SendError::Invalid("no_recipients"));
+        }
+        let now = self.now_ms();
+        let store_channel = req.channel.store_channel();
+        let segments = segments_of(store_channel, &req.text);
+        let route = channel_route_json(&req.channel);
+        let rows: Vec<(NewMessage, NewJob)> = recipients
+            .iter()
+            .map(|p| {
+                let r = SendRequest {
+                    channel: req.channel.clone(),
+                    recipient: p.clone(),
+                    text: req.text.clone(),
+                };
+                (
+                    NewMessage {
+                        channel: store_channel,
+                        recipient: p.e164().to_owned(),
+                        text: req.text.clone(),
+                        route: route.clone(),
+                        status: MessageStatus::Queued,
+                        segments,
+                        created_by: actor.user_id(),
+                        campaign_id: None,
+                    },
+                    self.new_job(&Payload::from_request(&r), now),
+                )
+            })
+            .collect();
+        let campaign = NewCampaign {
+            name: req.name.clone(),
+            channel: store_channel,
+            status: CampaignStatus::Running,
+            total: rows.len() as i64,
+            created_by: actor.user_id(),
+        };
+        let mut audit = self.audit(actor, &format!("{store_channel}.campaign"), &req.name);
+        audit.detail = Some(format!(
+            "{} recipients ({} numbers, {} groups)",
+            rows.len(),
+            req.numbers.len(),
+            req.groups.len()
+        ));
+        let (campaign, _ids) = self
+            .inner
+            .store
+            .enqueue_campaign(&campaign, &rows, &audit, now)
+            .await?;
+        tracing::info!(
+            campaign = campaign.id,
+            recipients = rows.len(),
+            "campaign accepted"
+        );
+        self.inner.wake.notify_one();
+        Ok(CampaignOutcome {
+            campaign,
+            recipients: rows.len(),
+        })
+    }
+
+    /// Pauses (`pause = true`) or resumes a campaign: its messages not yet sent wait (held in
+    /// the outbox) until it is resumed; both survive restarts. Audited. `Ok(false)`: the
+    /// campaign was not running (pause) or not paused (resume).
+    pub async fn set_campaign_paused(
+        &self,
+        actor: &Actor,
+        campaign_id: i64,
+        pause: bool,
+    ) -> Result<bool, SendError> {
+        let store = &self.inner.store;
+        let c = store
+            .campaign_by_id(campaign_id)
+            .await?
+            .ok_or(messagepro_store::StoreError::NotFound("campaign"))?;
+        let needed = match c.channel {
+            Channel::Whatsapp => Permission::SendWhatsapp,
+            _ => Permission::SendSms,
+        };
+        if !actor.can(needed) {
+            return Err(SendError::Forbidden);
+        }
+        let changed = store
+            .set_campaign_paused(campaign_id, pause, self.now_ms())
+            .await?;
+        let action = if pause {
+            "campaign.pause"
+        } else {
+            "campaign.resume"
+        };
+        let mut audit = self.audit(actor, action, &c.name);
+        audit.detail = Some(format!("campaign {campaign_id}"));
+        if !changed {
+            audit.outcome = Outcome::Failure;
+        }
+        store.audit(&audit).await?;
+        if changed && !pause {
+            self.inner.wake.notify_one();
+        }
+        Ok(changed)
+    }
+
+    /// Refuses an own device known to be offline (the device list is cached a few seconds; a
+    /// failed read does not block the send).
+    pub(crate) async fn check_device(&self, route: &SmsRoute) -> Result<(), FailCause> {
+        let SmsRoute::Devices { device, .. } = route else {
+            return Ok(());
+        };
+        let cached = {
+            let g = self.inner.devices.lock().unwrap_or_else(|e| e.into_inner());
+            g.as_ref()
+                .filter(|(at, _)| at.elapsed() < std::time::Duration::from_secs(3))
+                .map(|(_, d)| d.iter().find(|d| &d.unique == device).map(|d| d.online))
+        };
+        let online = match cached {
+            Some(o) => o,
+            None => match self.inner.platform.all_devices().await {
+                Ok(devices) => {
+                    let o = devices
+                        .iter()
+                        .find(|d| &d.unique == device)
+                        .map(|d| d.online);
+                    *self.inner.devices.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some((std::time::Instant::now(), devices));
+                    o
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "device list unavailable; sending without the online check");
+                    None
+                }
+            },
+        };
+        match online {
+            Some(false) => Err(FailCause::DeviceOffline),
+            // unknown devices are left to the platform ("Device doesn't exist!")
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,730 @@
+//! The delivery engine against the in-process simulator: leases, `sending` before the call,
+//! reconciliation that never credits the wrong row, every simulator fault flag, double-submit
+//! tokens across restarts and instances, and the OTP service's limits. Runs on SQLite, and on
+//! PostgreSQL too when `MESSAGEPRO_TEST_DATABASE_URL` is set (each test in its own schema).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use messagepro::{OtpChannel, Phone, SmsRoute};
+use messagepro_core::otp::{OtpRequest, VerifyError};
+use messagepro_core::send::{CampaignRequest, SendChannel, SendRequest};
+use messagepro_core::{Actor, Clock, Core, CoreSettings, ManualClock, SendError};
+use messagepro_sim::{Faults, SimHandle, Simulator};
+use messagepro_store::{MessageFilter, MessageStatus, Page, Store};
+
+const SECRET: &str = "engine-test-secret-0123456789";
+
+struct Env {
+    sim: SimHandle,
+    store: Store,
+    clock: ManualClock,
+    core: Core,
+    schema: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn store() -> (Store, Option<String>, Option<tempfile::TempDir>) {
+    match std::env::var("MESSAGEPRO_TEST_DATABASE_URL") {
+        Ok(url) => {
+            let schema = format!("e_{}", rand_suffix());
+            let s = Store::connect_postgres_schema(&url, &schema).await.unwrap();
+            s.migrate().await.unwrap();
+            (s, Some(schema), None)
+        }
+        Err(_) => {
+            let dir = tempfile::tempdir().unwrap();
+            let s = Store::connect(&format!("sqlite://{}/e.db", dir.path().display()))
+                .await
+                .unwrap();
+            s.migrate().await.unwrap();
+            (s, None, Some(dir))
+        }
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let n = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{n:x}{:x}", std::process::id())
+}
+
+fn client(sim: &SimHandle, timeout: Duration) -> messagepro::Client {
+    messagepro::Client::builder()
+        .base_url(sim.url())
+        .secret(SECRET)
+        .timeout(timeout)
+        .read_retries(3)
+        .retry_backoff(Duration::from_millis(20))
+        .build()
+        .unwrap()
+}
+
+fn settings() -> CoreSettings {
+    CoreSettings {
+        lease: Duration::from_secs(30),
+        reconcile_every: None,
+        unknown_grace: Duration::from_secs(60),
+        inline_wait: Duration::from_secs(5),
+        retry_base: Duration::from_millis(100),
+        otp_key: CoreSettings::otp_key_from_secret(SECRET),
+        ..Default::default()
+    }
+}
+
+async fn env() -> Env {
+    env_with(settings(), Duration::from_secs(5)).await
+}
+
+async fn env_with(s: CoreSettings, timeout: Duration) -> Env {
+    let sim = Simulator::builder()
+        .auto_progress(false)
+        .secret(SECRET.to_owned())
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    let (store, schema, dir) = store().await;
+    let clock = ManualClock::default();
+    let core = Core::new(
+        store.clone(),
+        client(&sim, timeout),
+        s,
+        Arc::new(clock.clone()),
+    );
+    Env {
+        sim,
+        store,
+        clock,
+        core,
+        schema,
+        _dir: dir,
+    }
+}
+
+impl Env {
+    fn device(&self) -> String {
+        self.sim.fixture().devices.unwrap().online.unique
+    }
+    async fn statuses(&self) -> Vec<(i64, MessageStatus, Option<String>, String)> {
+        let mut m: Vec<_> = self
+            .store
+            .list_messages(&MessageFilter::default(), Page::first(100_000))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.id, m.status, m.platform_message, m.recipient))
+            .collect();
+        m.sort_by_key(|r| r.0);
+        m
+    }
+    async fn cleanup(self) {
+        if let Some(s) = &self.schema {
+            self.store.drop_schema(s).await.unwrap();
+        }
+        self.sim.shutdown().await;
+    }
+}
+
+/// An integration token allowed to send codes (no user row needed for `created_by`).
+fn sender() -> Actor {
+    Actor::Token {
+        id: 1,
+        name: "signup-app".into(),
+        scopes: BTreeSet::from(["otp".to_owned(), "messages:send".to_owned()]),
+        ip: Some("192.0.2.7".into()),
+    }
+}
+
+/// A system actor: no user row is needed for `created_by`.
+fn system() -> Actor {
+    Actor::System { name: "test" }
+}
+
+fn phone(s: &str) -> Phone {
+    Phone::parse(s, "GN").unwrap()
+}
+
+fn sms(env: &Env, to: &str, text: &str) -> SendRequest {
+    SendRequest::sms(phone(to), text, SmsRoute::device(env.device()))
+}
+
+#[tokio::test]
+async fn an_accepted_send_is_queued_with_its_job_before_any_network_call() {
+    let env = env().await;
+    let a = env
+        .core
+        .accept(&system(), &sms(&env, "621234567", "Bonjour"))
+        .await
+        .unwrap();
+    let m = env
+        .store
+        .message_by_id(a.message_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.status, MessageStatus::Queued);
+    assert!(env.sim.ledger().is_empty(), "nothing left yet");
+    let job = env
+        .store
+        .job_of_message(a.message_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((job.state.as_str(), job.attempt), ("ready", 0));
+    assert!(
+        job.payload.contains("+224621234567"),
+        "the job can replay the send"
+    );
+    assert_eq!(env.core.drain().await.unwrap(), 1);
+    let m = env
+        .store
+        .message_by_id(a.message_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.status, MessageStatus::Pending);
+    assert_eq!(env.sim.ledger().len(), 1);
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn sending_is_committed_before_the_platform_is_called() {
+    let env = env().await;
+    env.sim.set_faults(Faults {
+        latency_ms: 400,
+        ..Default::default()
+    });
+    let a = env
+        .core
+        .accept(&system(), &sms(&env, "621234567", "Lent"))
+        .await
+        .unwrap();
+    let core = env.core.clone();
+    let t = tokio::spawn(async move { core.drain().await });
+    let mut seen = None;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let m = env
+            .store
+            .message_by_id(a.message_id)
+            .await
+            .unwrap()
+            .unwrap();
+        if m.status == MessageStatus::Sending {
+            seen = Some(env.sim.ledger().len());
+            break;
+        }
+    }
+    assert_eq!(
+        seen,
+        Some(0),
+        "`sending` is visible while the call is in flight"
+    );
+    t.await.unwrap().unwrap();
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_stale_worker_can_never_complete_a_job_it_lost() {
+    let env = env().await;
+    let a = env
+        .core
+        .accept(&system(), &sms(&env, "621234567", "Bail"))
+        .await
+        .unwrap();
+    let now = env.core.clock().now_ms();
+    let jobs = env
+        .store
+        .claim_jobs("worker-a", 10, 1_000, now)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert!(
+        env.store
+            .claim_jobs("worker-b", 10, 1_000, now)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a claimed job is not claimed twice"
+    );
+    // worker A dies in `sending`; its lease runs out
+    env.clock.advance(Duration::from_secs(2));
+    assert_eq!(env.core.expire_leases().await.unwrap(), 1);
+    let m = env
+        .store
+        .message_by_id(a.message_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.status, MessageStatus::Unknown);
+    // A wakes up and tries to record an outcome: refused, nothing changes
+    let lease = jobs[0].lease();
+    let now = env.core.clock().now_ms();
+    assert!(
+        !env.store
+            .complete_job(&lease, MessageStatus::Sent, Some("9"), None, now)
+            .await
+            .unwrap()
+    );
+    assert!(!env.store.retry_job(&lease, now, "x", now).await.unwrap());
+    let m = env
+        .store
+        .message_by_id(a.message_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.status, MessageStatus::Unknown);
+    assert!(
+        env.store
+            .claim_jobs("worker-b", 10, 1_000, now)
+            .await
+            .unwrap()
+            .is_empty(),
+        "an expired job is never claimed again (it may have left)"
+    );
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_worker_killed_after_the_call_left_is_reconciled_without_a_second_send() {
+    let env = env().await;
+    let a = env
+        .core
+        .accept(&system(), &sms(&env, "621234567", "Parti"))
+        .await
+        .unwrap();
+    let now = env.core.clock().now_ms();
+    let jobs = env
+        .store
+        .claim_jobs("doomed", 10, 1_000, now)
+        .await
+        .unwrap();
+    // the call reaches the platform, then the process dies before recording it
+    let c = client(&env.sim, Duration::from_secs(5));
+    c.send_sms(&messagepro::SendSms::new(
+        phone("621234567"),
+        "Parti",
+        SmsRoute::device(env.device()),
+    ))
+    .await
+    .unwrap();
+    drop(jobs);
+    env.clock.advance(Duration::from_secs(2));
+    env.core.expire_leases().await.unwrap();
+    env.core.drain().await.unwrap();
+    env.core.reconcile_once().await.unwrap();
+    let m = env
+        .store
+        .message_by_id(a.message_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.status, MessageStatus::Pending);
+    env.sim.process_queue();
+    env.core.reconcile_once().await.unwrap();
+    let m = env
+        .store
+        .message_by_id(a.message_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.status, MessageStatus::Sent);
+    assert_eq!(env.sim.ledger().len(), 1, "never sent twice");
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_same_text_twice_first_lost_second_delivered_ends_with_both_rows_right() {
+    let env = env().await;
+    // first attempt: the connection is reset before the platform processes it
+    env.sim.set_faults(Faults {
+        reset_rate: 1.0,
+        ..Default::default()
+    });
+    let first = env
+        .core
+        .submit(
+            &system(),
+            sms(&env, "621234567", "Votre commande est prête"),
+        )
+        .await;
+    env.sim.set_faults(Faults::default());
+    let first_id = match first {
+        Ok(o) => o.message_id,
+        Err(e) => e.message_id().unwrap(),
+    };
+    // the user sends the same text again, and this one goes through
+    let second = env
+        .core
+        .submit(
+            &system(),
+            sms(&env, "621234567", "Votre commande est prête"),
+        )
+        .await
+        .unwrap();
+    env.core.drain().await.unwrap();
+    env.core.reconcile_once().await.unwrap();
+    env.sim.process_queue();
+    env.core.reconcile_once().await.unwrap();
+    env.clock.advance(Duration::from_secs(120));
+    env.core.drain().await.unwrap();
+    env.core.reconcile_once().await.unwrap();
+    let s2 = env
+        .store
+        .message_by_id(second.message_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s2.status, MessageStatus::Sent, "the real one is credited");
+    // the first row was never on the platform: after the grace period it is queued again
+    // (decided from the lists), sent, and credited with its own platform row
+    env.core.drain().await.unwrap();
+    env.sim.process_queue();
+    env.core.reconcile_once().await.unwrap();
+    let s1 = env.store.message_by_id(first_id).await.unwrap().unwrap();
+    assert_eq!(s1.status, MessageStatus::Sent, "{s1:?}");
+    assert_eq!(env.sim.ledger().len(), 2, "each row sent exactly once");
+    assert_ne!(
+        s1.platform_id, s2.platform_id,
+        "never the same platform row"
+    );
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn spintax_texts_are_reconciled_by_what_the_platform_rendered() {
+    let env = env().await;
+    for n in ["621000001", "621000002", "621000003"] {
+        env.core
+            .submit(
+                &system(),
+                sms(&env, n, "{Bonjour|Salut} {cher|chère} client"),
+            )
+            .await
+            .unwrap();
+    }
+    env.sim.process_queue();
+    env.core.reconcile_once().await.unwrap();
+    let st = env.statuses().await;
+    assert!(st.iter().all(|s| s.1 == MessageStatus::Sent), "{st:?}");
+    env.cleanup().await;
+}
+
+/// Runs a 40-recipient campaign under `faults`, then checks the invariants: every row final,
+/// failed rows with a reason, no recipient sent twice, every row the platform has is not failed.
+async fn campaign_under(faults: Faults) {
+    let env = env_with(
+        CoreSettings {
+            max_attempts: 8,
+            ..settings()
+        },
+        Duration::from_millis(700),
+    )
+    .await;
+    let numbers: Vec<Phone> = (0..40)
+        .map(|i| phone(&format!("62{}", 2_000_000 + i)))
+        .collect();
+    let out = env
+        .core
+        .submit_campaign(
+            &system(),
+            CampaignRequest {
+                name: "Fautes".into(),
+                text: "Promo du jour".into(),
+                numbers,
+                groups: vec![],
+                channel: SendChannel::Sms {
+                    route: SmsRoute::device(env.device()),
+                },
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.recipients, 40);
+    env.sim.set_faults(faults);
+    for _ in 0..12 {
+        env.core.drain().await.unwrap();
+        env.clock.advance(Duration::from_secs(60));
+    }
+    env.sim.set_faults(Faults::default());
+    env.sim.process_queue();
+    for _ in 0..4 {
+        env.core.drain().await.unwrap();
+        env.sim.process_queue();
+        env.core.reconcile_once().await.unwrap();
+        env.clock.advance(Duration::from_secs(61));
+    }
+    env.core.drain().await.unwrap();
+    env.sim.process_queue();
+    env.core.reconcile_once().await.unwrap();
+    let st = env.statuses().await;
+    let ledger = env.sim.ledger();
+    let mut per_recipient: HashMap<String, usize> = HashMap::new();
+    for l in &ledger {
+        *per_recipient.entry(l.recipient.clone()).or_default() += 1;
+    }
+    assert!(
+        per_recipient.values().all(|&n| n == 1),
+        "a recipient got two SMS: {per_recipient:?}"
+    );
+    for (id, status, reason, to) in &st {
+        match status {
+            MessageStatus::Sent => assert_eq!(per_recipient.get(to), Some(&1), "{id}"),
+            MessageStatus::Failed => {
+                assert!(
+                    reason.as_deref().is_some_and(|r| !r.is_empty()),
+                    "{id} no reason"
+                );
+                assert!(!per_recipient.contains_key(to), "{id} failed but delivered");
+            }
+            other => panic!("message {id} left {other}"),
+        }
+    }
+    let c = env
+        .store
+        .campaign_by_id(out.campaign.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.status.as_str(), "done");
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn under_html_500s_every_row_ends_final_and_none_twice() {
+    campaign_under(Faults {
+        fail_rate: 0.3,
+        ..Default::default()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn under_hangs_every_row_ends_final_and_none_twice() {
+    campaign_under(Faults {
+        hang_rate: 0.2,
+        hang_ms: 1_500,
+        ..Default::default()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn under_connection_resets_every_row_ends_final_and_none_twice() {
+    campaign_under(Faults {
+        reset_rate: 0.3,
+        ..Default::default()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn under_dropped_answers_rows_go_unknown_and_are_reconciled_without_a_second_send() {
+    campaign_under(Faults {
+        drop_after_accept_rate: 0.4,
+        ..Default::default()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_form_token_works_once_across_restarts_and_instances_and_never_empty_or_foreign() {
+    let env = env().await;
+    let n = env.core.nonce_issue(7).await.unwrap();
+    assert!(!env.core.nonce_use(7, "").await.unwrap(), "empty refused");
+    assert!(
+        !env.core.nonce_use(8, &n).await.unwrap(),
+        "another user's refused"
+    );
+    // a second instance on the same database (or this one after a restart)
+    let other = Core::new(
+        env.store.clone(),
+        client(&env.sim, Duration::from_secs(5)),
+        settings(),
+        Arc::new(env.clock.clone()),
+    );
+    assert!(
+        other.nonce_use(7, &n).await.unwrap(),
+        "valid once, anywhere"
+    );
+    assert!(
+        !env.core.nonce_use(7, &n).await.unwrap(),
+        "the first instance refuses it now"
+    );
+    assert!(!other.nonce_use(7, &n).await.unwrap());
+    assert!(
+        !env.core.nonce_use(7, "0123456789abcdef").await.unwrap(),
+        "unknown refused"
+    );
+    let old = env.core.nonce_issue(7).await.unwrap();
+    env.clock.advance(Duration::from_secs(25 * 3600));
+    assert!(
+        !env.core.nonce_use(7, &old).await.unwrap(),
+        "a day-old token is refused"
+    );
+    env.cleanup().await;
+}
+
+fn otp(env: &Env, to: &str, purpose: &str) -> OtpRequest {
+    OtpRequest {
+        phone: phone(to),
+        purpose: purpose.into(),
+        template: "Votre code : {{otp}}".into(),
+        channel: OtpChannel::Sms {
+            route: SmsRoute::device(env.device()),
+        },
+        lifetime_s: 300,
+    }
+}
+
+/// The code the simulator received last for `to` (the test plays the customer's phone).
+fn code_for(env: &Env, to: &str) -> String {
+    let e164 = phone(to).e164().to_owned();
+    let l = env
+        .sim
+        .ledger()
+        .into_iter()
+        .filter(|l| l.recipient == e164)
+        .max_by_key(|l| l.id)
+        .expect("a code was sent");
+    l.text.chars().filter(|c| c.is_ascii_digit()).collect()
+}
+
+#[tokio::test]
+async fn twenty_concurrent_otp_sends_inside_the_cooldown_deliver_one_code() {
+    let env = env().await;
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let core = env.core.clone();
+        let req = otp(&env, "621234567", "login");
+        set.spawn(async move { core.otp_send(&sender(), req).await });
+    }
+    let mut ok = 0;
+    let mut limited = 0;
+    while let Some(r) = set.join_next().await {
+        match r.unwrap() {
+            Ok(_) => ok += 1,
+            Err(SendError::RateLimited { retry_after_ms }) => {
+                assert!(retry_after_ms > 0);
+                limited += 1
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!((ok, limited), (1, 19));
+    env.core.drain().await.unwrap();
+    assert_eq!(env.sim.ledger().len(), 1, "one code delivered");
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_otp_is_single_use_bound_to_its_phone_and_purpose_and_locks_after_five_wrong_codes() {
+    let env = env().await;
+    env.core
+        .otp_send(&sender(), otp(&env, "621234567", "login"))
+        .await
+        .unwrap();
+    let code = code_for(&env, "621234567");
+    assert_eq!(code.len(), 6);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    // another phone, another purpose: never
+    assert_eq!(
+        env.core
+            .otp_verify(&sender(), &phone("622000000"), "login", &code)
+            .await,
+        Err(VerifyError::NoCode)
+    );
+    assert_eq!(
+        env.core
+            .otp_verify(&sender(), &phone("621234567"), "signup", &code)
+            .await,
+        Err(VerifyError::NoCode)
+    );
+    // the right code, once
+    env.core
+        .otp_verify(&sender(), &phone("621234567"), "login", &code)
+        .await
+        .unwrap();
+    assert_eq!(
+        env.core
+            .otp_verify(&sender(), &phone("621234567"), "login", &code)
+            .await,
+        Err(VerifyError::NoCode),
+        "a used code fails"
+    );
+    // a new code after the cooldown: five wrong attempts lock it, the sixth is refused even right
+    env.clock.advance(Duration::from_secs(31));
+    env.core
+        .otp_send(&sender(), otp(&env, "621234567", "login"))
+        .await
+        .unwrap();
+    let code = code_for(&env, "621234567");
+    let wrong = if code == wrong { "222222" } else { wrong };
+    for left in (0..5).rev() {
+        assert_eq!(
+            env.core
+                .otp_verify(&sender(), &phone("621234567"), "login", wrong)
+                .await,
+            Err(VerifyError::Invalid { left })
+        );
+    }
+    assert_eq!(
+        env.core
+            .otp_verify(&sender(), &phone("621234567"), "login", &code)
+            .await,
+        Err(VerifyError::Locked),
+        "the 6th attempt is refused even with the right code"
+    );
+    // nothing stored or audited holds the code
+    let audit = env
+        .store
+        .list_audit(&Default::default(), Page::first(1000))
+        .await
+        .unwrap();
+    assert!(!format!("{audit:?}").contains(&code));
+    let rows = env.statuses().await;
+    assert!(!format!("{rows:?}").contains(&code));
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_otp_expires_and_the_per_phone_limit_holds() {
+    let env = env().await;
+    env.core
+        .otp_send(&sender(), otp(&env, "621234567", "login"))
+        .await
+        .unwrap();
+    let code = code_for(&env, "621234567");
+    env.clock.advance(Duration::from_secs(301));
+    assert_eq!(
+        env.core
+            .otp_verify(&sender(), &phone("621234567"), "login", &code)
+            .await,
+        Err(VerifyError::NoCode),
+        "expired"
+    );
+    let mut sent = 1;
+    let mut refused = false;
+    for _ in 0..15 {
+        env.clock.advance(Duration::from_secs(31));
+        match env
+            .core
+            .otp_send(&sender(), otp(&env, "621234567", "login"))
+            .await
+        {
+            Ok(_) => sent += 1,
+            Err(SendError::RateLimited { .. }) => {
+                refused = true;
+                break;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(refused, "the hourly per-phone limit stops the sends");
+    assert_eq!(sent, messagepro_core::otp::PER_PHONE_PER_HOUR);
+    env.cleanup().await;
+}

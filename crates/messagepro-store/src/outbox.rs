@@ -1,0 +1,441 @@
+//! The durable outbox of the delivery engine (`messagepro-core`): one job per message to send,
+//! recorded in the same transaction as the message and its audit entry, claimed by workers under
+//! a lease, completed only by the holder of that lease.
+//!
+//! Why our own and not a queue crate: see DESIGN.md ("Outbox: our own, in the store") — the
+//! enqueue must share the caller's transaction on both backends, and the domain needs the state
+//! "the request may have reached the platform" (`unknown`), which is resolved against the
+//! platform and never re-run. The guarantees follow River / Oban / graphile-worker:
+//!
+//! - **claim**: PostgreSQL `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)`; SQLite the
+//!   same `UPDATE … RETURNING` inside `BEGIN IMMEDIATE` (one writer at a time). The claim sets
+//!   the lease (worker id, expiry, attempt + 1) **and** the message's status `sending` in one
+//!   transaction, so `sending` is committed before any HTTP call;
+//! - **complete / retry / release** match `(id, lease_owner, attempt, state = running)`: a worker
+//!   whose lease expired (or was taken over) changes nothing;
+//! - **expiry**: a job still `running` after its lease is `done` with its message `unknown`
+//!   (the call may have left), for reconciliation — never back to `ready`.
+//!
+//! A paused campaign's ready jobs are `held` (never claimed) until it is resumed.
+//!
+//! Locks are always taken job row first, then message row, so two transactions cannot deadlock.
+
+use crate::{
+    BeginWrite, Campaign, MessageStatus, NewAudit, NewCampaign, NewMessage, Result, Store,
+    StoreError, on_pool,
+};
+
+const JOB_COLUMNS: &str = "id, message_id, payload, state, attempt, max_attempts, run_at_ms, \
+     lease_owner, lease_until_ms, last_error, created_ms, updated_ms";
+const INSERT_MESSAGE: &str = "INSERT INTO messages (channel, recipient, text, route, status, segments, \
+     created_by, campaign_id, created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id";
+const INSERT_JOB: &str = "INSERT INTO outbox_jobs (message_id, payload, state, attempt, max_attempts, \
+     run_at_ms, created_ms, updated_ms) VALUES ($1, $2, 'ready', 0, $3, $4, $5, $5) RETURNING id";
+const INSERT_AUDIT: &str = "INSERT INTO audit_log (at_ms, user_id, username, action, target, ip, outcome, detail) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// A job to enqueue with its message.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    /// Everything the worker needs to replay the send (route, media, OTP lifetime…), as JSON.
+    pub payload: serde_json::Value,
+    /// Claims allowed for failures that certainly did not reach the platform.
+    pub max_attempts: i64,
+    /// Not claimed before this time (scheduling, backoff).
+    pub run_at_ms: i64,
+}
+
+/// One outbox job.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Job {
+    pub id: i64,
+    pub message_id: i64,
+    pub payload: String,
+    /// `ready`, `running` or `done`.
+    pub state: String,
+    /// How many times it was claimed.
+    pub attempt: i64,
+    pub max_attempts: i64,
+    pub run_at_ms: i64,
+    pub lease_owner: Option<String>,
+    pub lease_until_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+impl Job {
+    /// The lease this job was claimed under (for complete / retry / release).
+    pub fn lease(&self) -> Lease {
+        Lease {
+            job_id: self.id,
+            message_id: self.message_id,
+            worker: self.lease_owner.clone().unwrap_or_default(),
+            attempt: self.attempt,
+        }
+    }
+}
+
+/// Proof of a claim: only this (worker, attempt) may finish the job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub job_id: i64,
+    pub message_id: i64,
+    pub worker: String,
+    pub attempt: i64,
+}
+
+/// Jobs by state (operations, tests, the crash harness).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    pub ready: i64,
+    pub running: i64,
+    pub done: i64,
+}
+
+/// The insert of a message row, bound (a macro: the query type differs per backend).
+macro_rules! message_query {
+    ($m:expr, $campaign:expr, $now:expr) => {
+        sqlx::query_scalar::<_, i64>(INSERT_MESSAGE)
+            .bind($m.channel.as_str())
+            .bind(&$m.recipient)
+            .bind(&$m.text)
+            .bind($m.route.to_string())
+            .bind($m.status.as_str())
+            .bind($m.segments)
+            .bind($m.created_by)
+            .bind($campaign.or($m.campaign_id))
+            .bind($now)
+    };
+}
+
+impl Store {
+    /// Records a message (`queued`), its outbox job and its audit entry in **one transaction**:
+    /// after this returns, the send survives any crash. Returns `(message id, job id)`. An audit
+    /// entry without a `detail` gets `message <id>`.
+    pub async fn enqueue_message(
+        &self,
+        m: &NewMessage,
+        job: &NewJob,
+        audit: &NewAudit,
+        now_ms: i64,
+    ) -> Result<(i64, i64)> {
+        Ok(on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let mid: i64 = message_query!(m, None::<i64>, now_ms).fetch_one(&mut *tx).await?;
+            let jid: i64 = sqlx::query_scalar(INSERT_JOB)
+                .bind(mid).bind(job.payload.to_string()).bind(job.max_attempts).bind(job.run_at_ms).bind(now_ms)
+                .fetch_one(&mut *tx).await?;
+            let detail = audit.detail.clone().unwrap_or_else(|| format!("message {mid}"));
+            sqlx::query(INSERT_AUDIT)
+                .bind(audit.at_ms).bind(audit.user_id).bind(&audit.username).bind(&audit.action)
+                .bind(&audit.target).bind(&audit.ip).bind(audit.outcome.as_str()).bind(detail)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            (mid, jid)
+        }))
+    }
+
+    /// Records a campaign, one message + job per recipient and the audit entry in **one
+    /// transaction**. Returns the campaign and the `(message id, job id)` pairs in order.
+    pub async fn enqueue_campaign(
+        &self,
+        c: &NewCampaign,
+        rows: &[(NewMessage, NewJob)],
+        audit: &NewAudit,
+        now_ms: i64,
+    ) -> Result<(Campaign, Vec<(i64, i64)>)> {
+        let (cid, ids) = on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let cid: i64 = sqlx::query_scalar(
+                "INSERT INTO campaigns (name, channel, status, total, created_by, created_ms, updated_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id")
+                .bind(&c.name).bind(c.channel.as_str()).bind(c.status.as_str()).bind(c.total)
+                .bind(c.created_by).bind(now_ms).fetch_one(&mut *tx).await?;
+            let mut ids = Vec::with_capacity(rows.len());
+            for (m, job) in rows {
+                let mid: i64 = message_query!(m, Some(cid), now_ms).fetch_one(&mut *tx).await?;
+                let jid: i64 = sqlx::query_scalar(INSERT_JOB)
+                    .bind(mid).bind(job.payload.to_string()).bind(job.max_attempts).bind(job.run_at_ms).bind(now_ms)
+                    .fetch_one(&mut *tx).await?;
+                ids.push((mid, jid));
+            }
+            sqlx::query(INSERT_AUDIT)
+                .bind(audit.at_ms).bind(audit.user_id).bind(&audit.username).bind(&audit.action)
+                .bind(&audit.target).bind(&audit.ip).bind(audit.outcome.as_str()).bind(&audit.detail)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            (cid, ids)
+        });
+        let campaign = self
+            .campaign_by_id(cid)
+            .await?
+            .ok_or(StoreError::NotFound("campaign"))?;
+        Ok((campaign, ids))
+    }
+
+    /// Claims up to `limit` ready jobs whose time has come for `worker`, with a lease of
+    /// `lease_ms`, and marks their messages `sending` — one transaction.
+    pub async fn claim_jobs(
+        &self,
+        worker: &str,
+        limit: i64,
+        lease_ms: i64,
+        now_ms: i64,
+    ) -> Result<Vec<Job>> {
+        let pick = match self.backend_name() {
+            "postgres" => {
+                "SELECT id FROM outbox_jobs WHERE state = 'ready' AND run_at_ms <= $3 \
+                           ORDER BY run_at_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED"
+            }
+            _ => {
+                "SELECT id FROM outbox_jobs WHERE state = 'ready' AND run_at_ms <= $3 \
+                  ORDER BY run_at_ms, id LIMIT $4"
+            }
+        };
+        let sql = format!(
+            "UPDATE outbox_jobs SET state = 'running', lease_owner = $1, lease_until_ms = $2, \
+             attempt = attempt + 1, updated_ms = $3 WHERE id IN ({pick}) RETURNING {JOB_COLUMNS}"
+        );
+        self.claim_with(&sql, worker, limit, lease_ms, now_ms).await
+    }
+
+    /// Claims one given job if it is ready (the console dispatches a just-accepted send at once;
+    /// if another worker got it first this returns `None`).
+    pub async fn claim_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        lease_ms: i64,
+        now_ms: i64,
+    ) -> Result<Option<Job>> {
+        let sql = format!(
+            "UPDATE outbox_jobs SET state = 'running', lease_owner = $1, lease_until_ms = $2, \
+             attempt = attempt + 1, updated_ms = $3 \
+             WHERE id = $4 AND state = 'ready' AND run_at_ms <= $3 RETURNING {JOB_COLUMNS}"
+        );
+        Ok(self
+            .claim_with(&sql, worker, job_id, lease_ms, now_ms)
+            .await?
+            .pop())
+    }
+
+    async fn claim_with(
+        &self,
+        sql: &str,
+        worker: &str,
+        fourth: i64,
+        lease_ms: i64,
+        now_ms: i64,
+    ) -> Result<Vec<Job>> {
+        let until = now_ms + lease_ms;
+        Ok(on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let jobs: Vec<Job> = sqlx::query_as::<_, Job>(sql)
+                .bind(worker).bind(until).bind(now_ms).bind(fourth)
+                .fetch_all(&mut *tx).await?;
+            for j in &jobs {
+                sqlx::query("UPDATE messages SET status = 'sending', updated_ms = $2 WHERE id = $1")
+                    .bind(j.message_id).bind(now_ms).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            jobs
+        }))
+    }
+
+    /// Finishes a claimed job and records its message's outcome, if `lease` still holds.
+    /// Returns `false` (and changes nothing) when the lease was lost.
+    pub async fn complete_job(
+        &self,
+        lease: &Lease,
+        status: MessageStatus,
+        platform_id: Option<&str>,
+        platform_message: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool> {
+        Ok(on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let n = sqlx::query(
+                "UPDATE outbox_jobs SET state = 'done', lease_owner = NULL, lease_until_ms = NULL, \
+                 last_error = $4, updated_ms = $5 \
+                 WHERE id = $1 AND lease_owner = $2 AND attempt = $3 AND state = 'running'")
+                .bind(lease.job_id).bind(&lease.worker).bind(lease.attempt)
+                .bind(platform_message.filter(|_| status == MessageStatus::Failed)).bind(now_ms)
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 1 {
+                sqlx::query(
+                    "UPDATE messages SET status = $2, platform_id = COALESCE($3, platform_id), \
+                     platform_message = COALESCE($4, platform_message), updated_ms = $5 WHERE id = $1")
+                    .bind(lease.message_id).bind(status.as_str()).bind(platform_id)
+                    .bind(platform_message).bind(now_ms)
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            n == 1
+        }))
+    }
+
+    /// Puts a claimed job back to `ready` at `run_at_ms` (a failure that certainly did not reach
+    /// the platform) with its message `queued`, if `lease` still holds.
+    pub async fn retry_job(
+        &self,
+        lease: &Lease,
+        run_at_ms: i64,
+        error: &str,
+        now_ms: i64,
+    ) -> Result<bool> {
+        self.requeue(lease, run_at_ms, Some(error), 0, now_ms).await
+    }
+
+    /// Gives a claimed job back untouched (graceful shutdown before its call started): `ready`,
+    /// attempt not counted, message `queued`.
+    pub async fn release_job(&self, lease: &Lease, now_ms: i64) -> Result<bool> {
+        self.requeue(lease, now_ms, None, 1, now_ms).await
+    }
+
+    async fn requeue(
+        &self,
+        lease: &Lease,
+        run_at_ms: i64,
+        error: Option<&str>,
+        uncount: i64,
+        now_ms: i64,
+    ) -> Result<bool> {
+        Ok(on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let n = sqlx::query(
+                "UPDATE outbox_jobs SET state = 'ready', lease_owner = NULL, lease_until_ms = NULL, \
+                 run_at_ms = $4, last_error = COALESCE($5, last_error), attempt = attempt - $6, updated_ms = $7 \
+                 WHERE id = $1 AND lease_owner = $2 AND attempt = $3 AND state = 'running'")
+                .bind(lease.job_id).bind(&lease.worker).bind(lease.attempt).bind(run_at_ms)
+                .bind(error).bind(uncount).bind(now_ms)
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 1 {
+                sqlx::query("UPDATE messages SET status = 'queued', updated_ms = $2 WHERE id = $1")
+                    .bind(lease.message_id).bind(now_ms).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            n == 1
+        }))
+    }
+
+    /// Ends every job still `running` past its lease: the job is `done` and its message
+    /// `unknown` (the call may have reached the platform; reconciliation decides). Returns the
+    /// message ids.
+    pub async fn expire_leases(&self, now_ms: i64) -> Result<Vec<i64>> {
+        Ok(on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "UPDATE outbox_jobs SET state = 'done', lease_owner = NULL, lease_until_ms = NULL, \
+                 last_error = 'lease expired', updated_ms = $1 \
+                 WHERE state = 'running' AND lease_until_ms < $1 RETURNING message_id")
+                .bind(now_ms).fetch_all(&mut *tx).await?;
+            for id in &ids {
+                sqlx::query("UPDATE messages SET status = 'unknown', updated_ms = $2 WHERE id = $1 AND status = 'sending'")
+                    .bind(id).bind(now_ms).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            ids
+        }))
+    }
+
+    /// Resolves an `unknown` message that the platform's lists do not have, after the grace
+    /// period: its job is ready again (`queued`) while it has attempts left, else the message
+    /// is `failed` with `reason`. Atomic: of several reconcilers, one acts. Returns `Some(true)`
+    /// when requeued, `Some(false)` when failed, `None` when the message was not `unknown`.
+    pub async fn resolve_absent(
+        &self,
+        message_id: i64,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Option<bool>> {
+        Ok(on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            // the job row first, then the message (the lock order of the whole outbox)
+            let requeued = sqlx::query(
+                "UPDATE outbox_jobs SET state = 'ready', run_at_ms = $2, last_error = 'not on the platform', updated_ms = $2 \
+                 WHERE id = (SELECT id FROM outbox_jobs WHERE message_id = $1 ORDER BY id DESC LIMIT 1) \
+                 AND state = 'done' AND attempt < max_attempts \
+                 AND EXISTS (SELECT 1 FROM messages WHERE id = $1 AND status = 'unknown')")
+                .bind(message_id).bind(now_ms).execute(&mut *tx).await?.rows_affected() == 1;
+            let (status, msg) = if requeued { ("queued", None) } else { ("failed", Some(reason)) };
+            let n = sqlx::query(
+                "UPDATE messages SET status = $2, platform_message = COALESCE($3, platform_message), updated_ms = $4 \
+                 WHERE id = $1 AND status = 'unknown'")
+                .bind(message_id).bind(status).bind(msg).bind(now_ms)
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 1 {
+                tx.commit().await?;
+                Some(requeued)
+            } else {
+                tx.rollback().await?;
+                None
+            }
+        }))
+    }
+
+    /// Pauses (`true`) or resumes a campaign: its ready jobs are held (never claimed) or ready
+    /// again — one transaction. Jobs already being sent finish. Returns `false` when the
+    /// campaign was not in the state to change (not running, or not paused).
+    pub async fn set_campaign_paused(&self, id: i64, pause: bool, now_ms: i64) -> Result<bool> {
+        let (from, to, jobs_from, jobs_to) = if pause {
+            ("running", "paused", "ready", "held")
+        } else {
+            ("paused", "running", "held", "ready")
+        };
+        Ok(on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let n = sqlx::query("UPDATE campaigns SET status = $2, updated_ms = $4 WHERE id = $1 AND status = $3")
+                .bind(id).bind(to).bind(from).bind(now_ms).execute(&mut *tx).await?.rows_affected();
+            if n == 1 {
+                sqlx::query(
+                    "UPDATE outbox_jobs SET state = $2, run_at_ms = $4, updated_ms = $4 WHERE state = $3 \
+                     AND message_id IN (SELECT id FROM messages WHERE campaign_id = $1)")
+                    .bind(id).bind(jobs_to).bind(jobs_from).bind(now_ms).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            n == 1
+        }))
+    }
+
+    /// The job of a message (the latest, if several).
+    pub async fn job_of_message(&self, message_id: i64) -> Result<Option<Job>> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM outbox_jobs WHERE message_id = $1 ORDER BY id DESC LIMIT 1"
+        );
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, Job>(&sql).bind(message_id).fetch_optional(p).await?),
+        )
+    }
+
+    /// How many jobs are in each state.
+    pub async fn outbox_counts(&self) -> Result<OutboxCounts> {
+        let rows: Vec<(String, i64)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT state, COUNT(*) FROM outbox_jobs GROUP BY state").fetch_all(p).await?);
+        let mut c = OutboxCounts::default();
+        for (s, n) in rows {
+            match s.as_str() {
+                "ready" | "held" => c.ready = n,
+                "running" => c.running = n,
+                _ => c.done += n,
+            }
+        }
+        Ok(c)
+    }
+
+    /// Earliest `run_at_ms` among ready jobs (the worker sleeps until then).
+    pub async fn next_job_at(&self) -> Result<Option<i64>> {
+        Ok(on_pool!(self, p => sqlx::query_scalar(
+            "SELECT MIN(run_at_ms) FROM outbox_jobs WHERE state = 'ready'").fetch_one(p).await?))
+    }
+
+    /// Messages by status (one query; the crash harness and dashboards).
+    pub async fn message_status_counts(&self) -> Result<Vec<(MessageStatus, i64)>> {
+        let rows: Vec<(String, i64)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT status, COUNT(*) FROM messages GROUP BY status").fetch_all(p).await?);
+        Ok(rows
+            .into_iter()
+            .filter_map(|(s, n)| s.parse().ok().map(|s| (s, n)))
+            .collect())
+    }
+}
