@@ -17,12 +17,11 @@ use axum::{Form, Router};
 use http::{StatusCode, header};
 use messagepro::sms::{Encoding, analyze};
 use messagepro::{Gateway, Phone, Rates, Sim, SmsRoute};
-use messagepro_store::{Campaign, Channel, Message, MessageFilter, MessageStatus, Outcome, Page};
+use messagepro_store::{Campaign, Channel, Message, MessageFilter, MessageStatus, Page};
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::login::audit;
 use crate::permissions::Permission;
 use crate::routes::{Access, RouteRule};
 use crate::send::recipients::{InvalidLine, RecipientList};
