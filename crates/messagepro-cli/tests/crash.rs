@@ -107,7 +107,9 @@ async fn enqueue(store: &Store, sim: &str, n: usize) -> i64 {
         .collect();
     let out = core
         .submit_campaign(
-            &Actor::System { name: "crash-harness" },
+            &Actor::System {
+                name: "crash-harness",
+            },
             CampaignRequest {
                 name: "Crash".into(),
                 text: "Votre commande est prête".into(),
@@ -148,7 +150,11 @@ async fn run(store: Store, db: &str, processes: usize, label: &str) {
         let victim = k % processes;
         consoles[victim].kill().await.unwrap(); // SIGKILL: no shutdown code runs
         let c = counts(&store).await;
-        eprintln!("{label}: kill {} of process {victim} at {:?}: {c:?}", k + 1, started.elapsed());
+        eprintln!(
+            "{label}: kill {} of process {victim} at {:?}: {c:?}",
+            k + 1,
+            started.elapsed()
+        );
         consoles[victim] = start_console(db, &sim);
     }
     // let them finish; the simulator moves pending messages to sent in real time, and is told
@@ -169,7 +175,10 @@ async fn run(store: Store, db: &str, processes: usize, label: &str) {
         if open == 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "{label}: rows still not final: {c:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{label}: rows still not final: {c:?}"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     for mut c in consoles {
@@ -184,7 +193,10 @@ async fn run(store: Store, db: &str, processes: usize, label: &str) {
             .or_default() += 1;
     }
     let rows = store
-        .list_messages(&Default::default(), messagepro_store::Page::first(1_000_000))
+        .list_messages(
+            &Default::default(),
+            messagepro_store::Page::first(1_000_000),
+        )
         .await
         .unwrap();
     assert_eq!(rows.len(), n, "one row per recipient");
@@ -209,8 +221,15 @@ async fn run(store: Store, db: &str, processes: usize, label: &str) {
         .collect();
     assert_eq!(duplicated, 0, "{label}: a recipient got the SMS twice");
     assert_eq!(stuck, 0, "{label}: rows left non-final");
-    assert_eq!(lost, 0, "{label}: rows not delivered exactly once: {failed:?}");
-    assert_eq!(on_platform.len(), n, "{label}: the platform has someone else");
+    assert_eq!(
+        lost, 0,
+        "{label}: rows not delivered exactly once: {failed:?}"
+    );
+    assert_eq!(
+        on_platform.len(),
+        n,
+        "{label}: the platform has someone else"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -243,7 +262,11 @@ async fn kill_nine_of_two_processes_on_postgres_loses_nothing_and_duplicates_not
         .execute(&admin)
         .await
         .unwrap();
-    let base = url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&url).to_owned();
+    let base = url
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .unwrap_or(&url)
+        .to_owned();
     let db = format!("{base}/{name}");
     let store = Store::connect(&db).await.unwrap();
     store.migrate().await.unwrap();

@@ -104,10 +104,18 @@ async fn the_demo_sends_an_sms_that_goes_from_pending_to_sent_in_the_history() {
         .await
         .unwrap();
     let token = csrf(&page);
+    // the form's one-time token (double-submit guard)
+    let nonce = page
+        .split("name=\"nonce\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("the send form has its one-time token")
+        .to_owned();
     let r = web
         .post(format!("{console}/messaging/sms/send"))
         .form(&[
             ("csrf_token", token.as_str()),
+            ("nonce", nonce.as_str()),
             ("phone", "621234567"),
             ("message", "Votre commande #A-12 est prête"),
             ("mode", "devices"),

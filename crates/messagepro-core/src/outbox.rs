@@ -23,7 +23,7 @@ use messagepro::{
     DocumentSource, DocumentType, Gateway, MediaKind, MediaSource, OtpChannel, Phone, SendSms,
     SendWhatsApp, Sim, SmsRoute, WaContent, WaRecipient,
 };
-use messagepro_store::{Job, Lease, MessageStatus, StoreError};
+use messagepro_store::{Finish, Job, Lease, MessageStatus, StoreError};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
@@ -289,6 +289,15 @@ pub enum Dispatched {
     LeaseLost,
 }
 
+/// How a dispatched job ends, decided after the call and recorded in a batch.
+#[derive(Debug)]
+pub(crate) struct Decision {
+    lease: Lease,
+    finish: Finish,
+    outcome: Dispatched,
+    revoke_otp: Option<i64>,
+}
+
 /// The platform's answer to one call.
 type CallResult = Result<(MessageStatus, Option<String>, Option<String>), FailCause>;
 
@@ -312,83 +321,125 @@ impl Core {
     }
 
     /// Sends one claimed job and records the outcome under its lease.
-    #[tracing::instrument(skip_all, fields(job = job.id, message = job.message_id, attempt = job.attempt))]
     pub async fn dispatch(&self, job: &Job) -> Result<Dispatched, StoreError> {
-        let store = &self.inner.store;
+        let d = self.decide(job).await;
+        Ok(self
+            .record_outcomes(vec![d])
+            .await?
+            .pop()
+            .unwrap_or(Dispatched::LeaseLost))
+    }
+
+    /// Calls the platform for a claimed job and decides how it ends (nothing recorded yet).
+    #[tracing::instrument(skip_all, fields(job = job.id, message = job.message_id, attempt = job.attempt))]
+    pub(crate) async fn decide(&self, job: &Job) -> Decision {
         let lease = job.lease();
-        let result = match serde_json::from_str::<Payload>(&job.payload) {
-            Ok(p) => self.call(&p, &lease).await,
+        let payload = serde_json::from_str::<Payload>(&job.payload);
+        let otp_id = match &payload {
+            Ok(Payload::Otp { otp_id, .. }) => Some(*otp_id),
+            _ => None,
+        };
+        let result = match &payload {
+            Ok(p) => self.call(p, &lease).await,
             Err(_) => Err(FailCause::BadPayload),
         };
         let now = self.now_ms();
-        let kept = |ok: bool| {
-            if !ok {
-                tracing::warn!("lease lost before the outcome was recorded");
-            }
-            ok
-        };
-        match result {
+        let (finish, outcome, revoke_otp) = match result {
             Ok((status, platform_id, platform_message)) => {
-                let ok = store
-                    .complete_job(
-                        &lease,
-                        status,
-                        platform_id.as_deref(),
-                        platform_message.as_deref(),
-                        now,
-                    )
-                    .await?;
-                if !kept(ok) {
-                    return Ok(Dispatched::LeaseLost);
-                }
                 tracing::info!(status = %status, "send accepted by the platform");
-                Ok(Dispatched::Done {
-                    status,
-                    platform_message,
-                })
+                (
+                    Finish::Complete {
+                        status,
+                        platform_id,
+                        platform_message: platform_message.clone(),
+                    },
+                    Dispatched::Done {
+                        status,
+                        platform_message,
+                    },
+                    None,
+                )
             }
             Err(FailCause::Platform(e)) if e.is_ambiguous() => {
                 tracing::warn!(error = %e, "send outcome unknown: will reconcile");
-                let ok = store
-                    .complete_job(&lease, MessageStatus::Unknown, None, None, now)
-                    .await?;
-                if !kept(ok) {
-                    return Ok(Dispatched::LeaseLost);
-                }
-                Ok(Dispatched::Done {
-                    status: MessageStatus::Unknown,
-                    platform_message: None,
-                })
+                (
+                    Finish::Complete {
+                        status: MessageStatus::Unknown,
+                        platform_id: None,
+                        platform_message: None,
+                    },
+                    Dispatched::Done {
+                        status: MessageStatus::Unknown,
+                        platform_message: None,
+                    },
+                    None,
+                )
             }
             Err(FailCause::Platform(e))
                 if e.is_certainly_not_sent() && job.attempt < job.max_attempts =>
             {
                 let delay = self.backoff(job.attempt);
                 tracing::info!(error = %e, delay_ms = delay.as_millis() as u64, "not sent: retry later");
-                let reason = format!("send.error.{}", crate::error::platform_error_code(&e));
-                let ok = store
-                    .retry_job(&lease, now + delay.as_millis() as i64, &reason, now)
-                    .await?;
-                if !kept(ok) {
-                    return Ok(Dispatched::LeaseLost);
-                }
-                Ok(Dispatched::Retrying(FailCause::Platform(e)))
+                let error = format!("send.error.{}", crate::error::platform_error_code(&e));
+                (
+                    Finish::Retry {
+                        run_at_ms: now + delay.as_millis() as i64,
+                        error,
+                    },
+                    Dispatched::Retrying(FailCause::Platform(e)),
+                    None,
+                )
             }
             Err(cause) => {
                 let stored = cause.stored();
                 tracing::info!(reason = %stored, "send failed");
-                let ok = store
-                    .complete_job(&lease, MessageStatus::Failed, None, Some(&stored), now)
-                    .await?;
-                if !kept(ok) {
-                    return Ok(Dispatched::LeaseLost);
-                }
-                if let Ok(Payload::Otp { otp_id, .. }) = serde_json::from_str(&job.payload) {
-                    store.otp_revoke(otp_id, now).await?;
-                }
-                Ok(Dispatched::Failed(cause))
+                (
+                    Finish::Complete {
+                        status: MessageStatus::Failed,
+                        platform_id: None,
+                        platform_message: Some(stored),
+                    },
+                    Dispatched::Failed(cause),
+                    otp_id,
+                )
             }
+        };
+        Decision {
+            lease,
+            finish,
+            outcome,
+            revoke_otp,
         }
+    }
+
+    /// Records decisions in one transaction (only those whose lease still holds).
+    pub(crate) async fn record_outcomes(
+        &self,
+        ds: Vec<Decision>,
+    ) -> Result<Vec<Dispatched>, StoreError> {
+        let store = &self.inner.store;
+        let now = self.now_ms();
+        let items: Vec<(Lease, Finish)> = ds
+            .iter()
+            .map(|d| (d.lease.clone(), d.finish.clone()))
+            .collect();
+        let kept = store.finish_jobs(&items, now).await?;
+        let mut out = Vec::with_capacity(ds.len());
+        for (d, ok) in ds.into_iter().zip(kept) {
+            if !ok {
+                tracing::warn!(
+                    job = d.lease.job_id,
+                    "lease lost before the outcome was recorded"
+                );
+                out.push(Dispatched::LeaseLost);
+                continue;
+            }
+            if let Some(id) = d.revoke_otp {
+                store.otp_revoke(id, now).await?;
+            }
+            out.push(d.outcome);
+        }
+        Ok(out)
     }
 
     /// Exponential backoff with ±20 % jitter: base × 2^(attempt-1), capped.
@@ -509,9 +560,27 @@ impl Worker {
         let s = core.settings().clone();
         let lease_ms = s.lease.as_millis() as i64;
         let mut inflight: JoinSet<()> = JoinSet::new();
+        // sends decide, one recorder task commits their outcomes in batches (group commit)
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Decision>();
+        let rcore = core.clone();
+        let recorder = tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < 512 {
+                    match rx.try_recv() {
+                        Ok(d) => batch.push(d),
+                        Err(_) => break,
+                    }
+                }
+                if let Err(e) = rcore.record_outcomes(batch).await {
+                    tracing::warn!(error = %e, "cannot record send outcomes: their leases will expire and they will be reconciled");
+                }
+            }
+        });
         // periods in monotonic time (the domain clock may be a test's manual clock)
         let mut last_expiry: Option<std::time::Instant> = None;
         let mut last_reconcile: Option<std::time::Instant> = None;
+        let mut reconciling: Option<tokio::task::JoinHandle<()>> = None;
         tracing::info!(concurrency = s.concurrency, "worker started");
         loop {
             if *stop.borrow() {
@@ -529,18 +598,21 @@ impl Worker {
                     Err(e) => tracing::warn!(error = %e, "lease expiry failed"),
                 }
             }
+            // one reconciliation at a time, on its own task: a slow platform list must not
+            // stop the sends, and passes must not pile up
             if let Some(every) = s.reconcile_every
                 && last_reconcile.is_none_or(|t| t.elapsed() >= every)
+                && reconciling.as_ref().is_none_or(|h| h.is_finished())
             {
                 last_reconcile = Some(std::time::Instant::now());
                 let c = core.clone();
-                // a slow platform list must not stop the sends
-                inflight.spawn(
+                reconciling = Some(tokio::spawn(
                     async move {
                         match c.reconcile_once().await {
-                            Ok(r) if r.updated > 0 => tracing::info!(
+                            Ok(r) if r.updated > 0 || r.requeued > 0 => tracing::info!(
                                 checked = r.checked,
                                 updated = r.updated,
+                                requeued = r.requeued,
                                 "statuses reconciled"
                             ),
                             Ok(_) => {}
@@ -551,7 +623,7 @@ impl Worker {
                         }
                     }
                     .instrument(tracing::info_span!("job", name = "reconcile")),
-                );
+                ));
             }
             while inflight.try_join_next().is_some() {}
             let free = s.concurrency.saturating_sub(inflight.len());
@@ -567,10 +639,9 @@ impl Worker {
                         claimed = jobs.len();
                         for job in jobs {
                             let c = core.clone();
+                            let tx = tx.clone();
                             inflight.spawn(async move {
-                                if let Err(e) = c.dispatch(&job).await {
-                                    tracing::warn!(error = %e, job = job.id, "cannot record a send outcome: the lease will expire and it will be reconciled");
-                                }
+                                let _ = tx.send(c.decide(&job).await);
                             });
                         }
                     }
@@ -596,6 +667,11 @@ impl Worker {
             "worker stopping: finishing in-flight sends"
         );
         while inflight.join_next().await.is_some() {}
+        if let Some(r) = reconciling {
+            r.abort();
+        }
+        drop(tx);
+        let _ = recorder.await;
         tracing::info!("worker stopped");
     }
 }
@@ -629,14 +705,16 @@ impl Core {
             let mut set = JoinSet::new();
             for job in jobs {
                 let c = self.clone();
-                set.spawn(async move { c.dispatch(&job).await });
+                set.spawn(async move { c.decide(&job).await });
             }
+            let mut batch = Vec::new();
             while let Some(r) = set.join_next().await {
-                if let Ok(r) = r {
-                    r?;
+                if let Ok(d) = r {
+                    batch.push(d);
                 }
-                n += 1;
             }
+            n += batch.len();
+            self.record_outcomes(batch).await?;
         }
     }
 }

@@ -381,11 +381,25 @@ async fn reconcile(
 
     let now = core.now_ms();
     report.checked += rows.len();
+    // platform rows by id and by recipient (oldest first): a pass is linear in the lists
+    let by_id: std::collections::HashMap<&str, &Remote> =
+        remote.iter().map(|r| (r.id.as_str(), r)).collect();
+    let mut by_recipient: std::collections::HashMap<&str, Vec<&Remote>> =
+        std::collections::HashMap::new();
+    for r in remote {
+        by_recipient
+            .entry(r.recipient.as_str())
+            .or_default()
+            .push(r);
+    }
+    let mut changes = Vec::new();
     for m in rows {
         let found = match &m.platform_id {
-            Some(pid) => remote.iter().find(|r| &r.id == pid),
-            None => remote.iter().find(|r| {
-                !claimed.contains(&r.id) && r.recipient == m.recipient && text_matches(m, &r.text)
+            Some(pid) => by_id.get(pid.as_str()).copied(),
+            None => by_recipient.get(m.recipient.as_str()).and_then(|rs| {
+                rs.iter()
+                    .copied()
+                    .find(|r| !claimed.contains(&r.id) && text_matches(m, &r.text))
             }),
         };
         let Some(r) = found else {
@@ -400,9 +414,7 @@ async fn reconcile(
             Some((s, code)) => (*s, Some(code.as_str()).filter(|c| !c.is_empty())),
         };
         if status != m.status || m.platform_id.is_none() {
-            store
-                .update_message_status(m.id, status, Some(&r.id), code, now)
-                .await?;
+            changes.push((m.id, status, r.id.clone(), code.map(str::to_owned)));
             if status != m.status {
                 report.updated += 1;
             }
@@ -411,6 +423,8 @@ async fn reconcile(
             }
         }
     }
+    // one transaction for the whole pass; a row that moved on meanwhile is left alone
+    store.reconcile_messages(&changes, now).await?;
     Ok(())
 }
 

@@ -28,7 +28,7 @@ pub use error::StoreError;
 pub use model::*;
 pub use nonces::RateDecision;
 pub use otp::OtpAttempt;
-pub use outbox::{Job, Lease, NewJob, OutboxCounts};
+pub use outbox::{Finish, Job, Lease, NewJob, OutboxCounts};
 
 /// Result alias of this crate.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,19 +1,16 @@
 //! Messages (the local record of every send), campaigns, contacts and groups: insert, get,
-//! update and filtered, paginated lists. The sending pipeline (outbox, workers) builds on these.
+//! update and filtered, paginated lists. The send path writes through `outbox.rs` (message +
+//! job + audit in one transaction); these are the reads and the direct updates.
 
 use crate::error::conflict;
 use crate::{
     Arg, BeginWrite, Campaign, CampaignStatus, Contact, ContactFilter, Group, Message,
-    MessageFilter, MessageStatus, NewAudit, NewCampaign, NewMessage, Page, Result, Store,
-    StoreError, Where, bind_args, on_pool,
+    MessageFilter, MessageStatus, NewCampaign, NewMessage, Page, Result, Store, StoreError, Where,
+    bind_args, on_pool,
 };
 
 const MESSAGE_COLUMNS: &str = "SELECT id, channel, recipient, text, route, status, platform_id, platform_message, \
      segments, created_by, campaign_id, created_ms, updated_ms FROM messages";
-const INSERT_MESSAGE: &str = "INSERT INTO messages (channel, recipient, text, route, status, segments, \
-     created_by, campaign_id, created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id";
-const INSERT_AUDIT: &str = "INSERT INTO audit_log (at_ms, user_id, username, action, target, ip, outcome, detail) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 const CAMPAIGN_COLUMNS: &str =
     "SELECT id, name, channel, status, total, created_by, created_ms, updated_ms FROM campaigns";
 const CONTACT_COLUMNS: &str =
@@ -68,64 +65,6 @@ impl Store {
         }))
     }
 
-    /// Records a message and its audit entry in **one transaction** (the send path: nothing
-    /// the user submitted is lost, and no send happens without its audit line). Returns the id.
-    /// An audit entry without a `detail` gets `message <id>`, so the line points at its message.
-    pub async fn insert_message_audited(
-        &self,
-        m: &NewMessage,
-        audit: &NewAudit,
-        now_ms: i64,
-    ) -> Result<i64> {
-        Ok(on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            let id: i64 = sqlx::query_scalar(INSERT_MESSAGE)
-                .bind(m.channel.as_str()).bind(&m.recipient).bind(&m.text).bind(m.route.to_string())
-                .bind(m.status.as_str()).bind(m.segments).bind(m.created_by).bind(m.campaign_id).bind(now_ms)
-                .fetch_one(&mut *tx).await?;
-            let detail = audit.detail.clone().unwrap_or_else(|| format!("message {id}"));
-            sqlx::query(INSERT_AUDIT)
-                .bind(audit.at_ms).bind(audit.user_id).bind(&audit.username).bind(&audit.action)
-                .bind(&audit.target).bind(&audit.ip).bind(audit.outcome.as_str()).bind(detail)
-                .execute(&mut *tx).await?;
-            tx.commit().await?;
-            id
-        }))
-    }
-
-    /// Records a campaign, its messages (their `campaign_id` is set to the new campaign) and the
-    /// audit entry in **one transaction**. Returns the campaign id and the message ids in order.
-    pub async fn insert_campaign_audited(
-        &self,
-        c: &NewCampaign,
-        ms: &[NewMessage],
-        audit: &NewAudit,
-        now_ms: i64,
-    ) -> Result<(i64, Vec<i64>)> {
-        Ok(on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            let cid: i64 = sqlx::query_scalar(
-                "INSERT INTO campaigns (name, channel, status, total, created_by, created_ms, updated_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id")
-                .bind(&c.name).bind(c.channel.as_str()).bind(c.status.as_str()).bind(c.total)
-                .bind(c.created_by).bind(now_ms).fetch_one(&mut *tx).await?;
-            let mut ids = Vec::with_capacity(ms.len());
-            for m in ms {
-                let id: i64 = sqlx::query_scalar(INSERT_MESSAGE)
-                    .bind(m.channel.as_str()).bind(&m.recipient).bind(&m.text).bind(m.route.to_string())
-                    .bind(m.status.as_str()).bind(m.segments).bind(m.created_by).bind(Some(cid)).bind(now_ms)
-                    .fetch_one(&mut *tx).await?;
-                ids.push(id);
-            }
-            sqlx::query(INSERT_AUDIT)
-                .bind(audit.at_ms).bind(audit.user_id).bind(&audit.username).bind(&audit.action)
-                .bind(&audit.target).bind(&audit.ip).bind(audit.outcome.as_str()).bind(&audit.detail)
-                .execute(&mut *tx).await?;
-            tx.commit().await?;
-            (cid, ids)
-        }))
-    }
-
     pub async fn message_by_id(&self, id: i64) -> Result<Option<Message>> {
         let sql = format!("{MESSAGE_COLUMNS} WHERE id = $1");
         Ok(
@@ -151,22 +90,6 @@ impl Store {
             return Err(StoreError::NotFound("message"));
         }
         Ok(())
-    }
-
-    /// Sets the status (and, when given, the platform message) of every row of a campaign that
-    /// is still `queued` — the outcome of the one platform call that sends a whole campaign.
-    pub async fn set_queued_campaign_rows(
-        &self,
-        campaign_id: i64,
-        status: MessageStatus,
-        platform_message: Option<&str>,
-        now_ms: i64,
-    ) -> Result<u64> {
-        Ok(on_pool!(self, p => sqlx::query(
-            "UPDATE messages SET status = $2, platform_message = COALESCE($3, platform_message), \
-             updated_ms = $4 WHERE campaign_id = $1 AND status = 'queued'")
-            .bind(campaign_id).bind(status.as_str()).bind(platform_message).bind(now_ms)
-            .execute(p).await?.rows_affected()))
     }
 
     fn message_where(f: &MessageFilter) -> Where {

@@ -85,6 +85,19 @@ pub struct Lease {
     pub attempt: i64,
 }
 
+/// How a claimed job ends, recorded by [`Store::finish_jobs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finish {
+    /// Done: the message gets `status` (and the platform's id / message when given).
+    Complete {
+        status: MessageStatus,
+        platform_id: Option<String>,
+        platform_message: Option<String>,
+    },
+    /// Ready again at `run_at_ms` (certainly not sent), message `queued`.
+    Retry { run_at_ms: i64, error: String },
+}
+
 /// Jobs by state (operations, tests, the crash harness).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OutboxCounts {
@@ -253,26 +266,12 @@ impl Store {
         platform_message: Option<&str>,
         now_ms: i64,
     ) -> Result<bool> {
-        Ok(on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            let n = sqlx::query(
-                "UPDATE outbox_jobs SET state = 'done', lease_owner = NULL, lease_until_ms = NULL, \
-                 last_error = $4, updated_ms = $5 \
-                 WHERE id = $1 AND lease_owner = $2 AND attempt = $3 AND state = 'running'")
-                .bind(lease.job_id).bind(&lease.worker).bind(lease.attempt)
-                .bind(platform_message.filter(|_| status == MessageStatus::Failed)).bind(now_ms)
-                .execute(&mut *tx).await?.rows_affected();
-            if n == 1 {
-                sqlx::query(
-                    "UPDATE messages SET status = $2, platform_id = COALESCE($3, platform_id), \
-                     platform_message = COALESCE($4, platform_message), updated_ms = $5 WHERE id = $1")
-                    .bind(lease.message_id).bind(status.as_str()).bind(platform_id)
-                    .bind(platform_message).bind(now_ms)
-                    .execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            n == 1
-        }))
+        let f = Finish::Complete {
+            status,
+            platform_id: platform_id.map(str::to_owned),
+            platform_message: platform_message.map(str::to_owned),
+        };
+        Ok(self.finish_jobs(&[(lease.clone(), f)], now_ms).await?[0])
     }
 
     /// Puts a claimed job back to `ready` at `run_at_ms` (a failure that certainly did not reach
@@ -284,7 +283,64 @@ impl Store {
         error: &str,
         now_ms: i64,
     ) -> Result<bool> {
-        self.requeue(lease, run_at_ms, Some(error), 0, now_ms).await
+        let f = Finish::Retry {
+            run_at_ms,
+            error: error.to_owned(),
+        };
+        Ok(self.finish_jobs(&[(lease.clone(), f)], now_ms).await?[0])
+    }
+
+    /// Records the ends of many claimed jobs in **one transaction** (group commit: with SQLite
+    /// `synchronous=FULL` each commit is an fsync, so the workers record in batches). Each item
+    /// applies only if its lease still holds; the result says which did.
+    pub async fn finish_jobs(&self, items: &[(Lease, Finish)], now_ms: i64) -> Result<Vec<bool>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let mut kept = Vec::with_capacity(items.len());
+            for (lease, f) in items {
+                let n = match f {
+                    Finish::Complete { status, platform_id, platform_message } => {
+                        let n = sqlx::query(
+                            "UPDATE outbox_jobs SET state = 'done', lease_owner = NULL, lease_until_ms = NULL, \
+                             last_error = $4, updated_ms = $5 \
+                             WHERE id = $1 AND lease_owner = $2 AND attempt = $3 AND state = 'running'")
+                            .bind(lease.job_id).bind(&lease.worker).bind(lease.attempt)
+                            .bind(platform_message.as_deref().filter(|_| *status == MessageStatus::Failed))
+                            .bind(now_ms)
+                            .execute(&mut *tx).await?.rows_affected();
+                        if n == 1 {
+                            sqlx::query(
+                                "UPDATE messages SET status = $2, platform_id = COALESCE($3, platform_id), \
+                                 platform_message = COALESCE($4, platform_message), updated_ms = $5 WHERE id = $1")
+                                .bind(lease.message_id).bind(status.as_str()).bind(platform_id.as_deref())
+                                .bind(platform_message.as_deref()).bind(now_ms)
+                                .execute(&mut *tx).await?;
+                        }
+                        n
+                    }
+                    Finish::Retry { run_at_ms, error } => {
+                        let n = sqlx::query(
+                            "UPDATE outbox_jobs SET state = 'ready', lease_owner = NULL, lease_until_ms = NULL, \
+                             run_at_ms = $4, last_error = $5, updated_ms = $6 \
+                             WHERE id = $1 AND lease_owner = $2 AND attempt = $3 AND state = 'running'")
+                            .bind(lease.job_id).bind(&lease.worker).bind(lease.attempt).bind(run_at_ms)
+                            .bind(error).bind(now_ms)
+                            .execute(&mut *tx).await?.rows_affected();
+                        if n == 1 {
+                            sqlx::query("UPDATE messages SET status = 'queued', updated_ms = $2 WHERE id = $1")
+                                .bind(lease.message_id).bind(now_ms).execute(&mut *tx).await?;
+                        }
+                        n
+                    }
+                };
+                kept.push(n == 1);
+            }
+            tx.commit().await?;
+            kept
+        }))
     }
 
     /// Gives a claimed job back untouched (graceful shutdown before its call started): `ready`,
@@ -395,6 +451,32 @@ impl Store {
             }
             tx.commit().await?;
             n == 1
+        }))
+    }
+
+    /// Records what reconciliation found — `(message id, status, platform id, platform code)` —
+    /// in one transaction, each only while the message is still `pending` or `unknown`.
+    pub async fn reconcile_messages(
+        &self,
+        changes: &[(i64, MessageStatus, String, Option<String>)],
+        now_ms: i64,
+    ) -> Result<u64> {
+        if changes.is_empty() {
+            return Ok(0);
+        }
+        Ok(on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let mut n = 0;
+            for (id, status, pid, code) in changes {
+                n += sqlx::query(
+                    "UPDATE messages SET status = $2, platform_id = $3, \
+                     platform_message = COALESCE($4, platform_message), updated_ms = $5 \
+                     WHERE id = $1 AND status IN ('pending', 'unknown')")
+                    .bind(id).bind(status.as_str()).bind(pid).bind(code.as_deref()).bind(now_ms)
+                    .execute(&mut *tx).await?.rows_affected();
+            }
+            tx.commit().await?;
+            n
         }))
     }
 

@@ -551,11 +551,18 @@ async fn audited_sends(s: &Store) {
         outcome: Outcome::Success,
         detail: None,
     };
-    let id = s
-        .insert_message_audited(&msg(None), &audit("sms.send"), 7)
+    let job = NewJob {
+        payload: json!({"kind": "sms"}),
+        max_attempts: 5,
+        run_at_ms: 7,
+    };
+    let (id, jid) = s
+        .enqueue_message(&msg(None), &job, &audit("sms.send"), 7)
         .await
         .unwrap();
     assert_eq!(s.message_by_id(id).await.unwrap().unwrap().created_ms, 7);
+    let j = s.job_of_message(id).await.unwrap().unwrap();
+    assert_eq!((j.id, j.state.as_str(), j.attempt), (jid, "ready", 0));
     let camp = NewCampaign {
         name: "Promo".into(),
         channel: Channel::Sms,
@@ -563,17 +570,19 @@ async fn audited_sends(s: &Store) {
         total: 2,
         created_by: None,
     };
-    let (cid, ids) = s
-        .insert_campaign_audited(&camp, &[msg(None), msg(None)], &audit("sms.bulk"), 8)
+    let rows = [(msg(None), job.clone()), (msg(None), job.clone())];
+    let (c, ids) = s
+        .enqueue_campaign(&camp, &rows, &audit("sms.bulk"), 8)
         .await
         .unwrap();
     assert_eq!(ids.len(), 2);
-    for id in &ids {
+    for (id, _) in &ids {
         assert_eq!(
             s.message_by_id(*id).await.unwrap().unwrap().campaign_id,
-            Some(cid)
+            Some(c.id)
         );
     }
+    assert_eq!(s.outbox_counts().await.unwrap().ready, 3);
     let audited = s
         .list_audit(&AuditFilter::default(), Page::first(10))
         .await
@@ -586,10 +595,11 @@ async fn audited_sends(s: &Store) {
         ..msg(None)
     };
     assert!(
-        s.insert_message_audited(&bad, &audit("sms.send"), 9)
+        s.enqueue_message(&bad, &job, &audit("sms.send"), 9)
             .await
             .is_err()
     );
+    assert_eq!(s.outbox_counts().await.unwrap().ready, 3, "no orphan job");
     assert_eq!(
         s.count_messages(&MessageFilter::default()).await.unwrap(),
         3

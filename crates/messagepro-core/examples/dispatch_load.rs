@@ -1,0 +1,153 @@
+//! Durable dispatch throughput (a load command, not a timed test): a campaign accepted into the
+//! outbox (one transaction), then claimed → `sending` committed → `send/sms` → outcome recorded,
+//! against an in-process simulator on loopback — next to the raw client rate measured in the
+//! same run on the same simulator.
+//!
+//! `cargo run --release -p messagepro-core --example dispatch_load -- [MESSAGES] [CONCURRENCY]`
+//! (defaults 20000, 32). SQLite (`synchronous=FULL`, a file in a temporary folder) always;
+//! PostgreSQL too when `MESSAGEPRO_TEST_DATABASE_URL` is set (a fresh schema, dropped after).
+//! Prints the figures recorded in `docs/benchmarks.md`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use messagepro::{Client, Phone, SendSms, SmsRoute};
+use messagepro_core::send::{CampaignRequest, SendChannel};
+use messagepro_core::{Actor, Core, CoreSettings, SystemClock};
+use messagepro_store::{MessageStatus, Store};
+
+fn numbers(n: usize) -> Vec<Phone> {
+    (0..n)
+        .map(|i| Phone::parse(&format!("62{:07}", 1_000_000 + i), "GN").unwrap())
+        .collect()
+}
+
+async fn raw(client: &Client, device: &str, n: usize, concurrency: usize) -> f64 {
+    let phones = numbers(n);
+    let t = Instant::now();
+    futures::stream::iter(phones)
+        .map(|p| {
+            let req = SendSms::new(p, "Promo du jour", SmsRoute::device(device));
+            async move { client.send_sms(&req).await.map(|_| ()) }
+        })
+        .buffer_unordered(concurrency)
+        .for_each(|r| async move { r.expect("raw send") })
+        .await;
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+async fn durable(
+    store: Store,
+    client: Client,
+    device: &str,
+    n: usize,
+    concurrency: usize,
+) -> (f64, f64, f64) {
+    let core = Core::new(
+        store.clone(),
+        client,
+        CoreSettings {
+            concurrency,
+            reconcile_every: None,
+            ..Default::default()
+        },
+        Arc::new(SystemClock),
+    );
+    let t = Instant::now();
+    core.submit_campaign(
+        &Actor::System { name: "bench" },
+        CampaignRequest {
+            name: "Bench".into(),
+            text: "Promo du jour".into(),
+            numbers: numbers(n),
+            groups: vec![],
+            channel: SendChannel::Sms {
+                route: SmsRoute::device(device),
+            },
+        },
+    )
+    .await
+    .expect("campaign accepted");
+    let ingest = t.elapsed();
+    let t2 = Instant::now();
+    let sent = core.drain().await.expect("drain");
+    let dispatch = t2.elapsed();
+    assert_eq!(sent, n);
+    let pending = store
+        .message_status_counts()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(s, _)| *s == MessageStatus::Pending)
+        .map(|(_, c)| c)
+        .unwrap_or(0);
+    assert_eq!(
+        pending as usize, n,
+        "every message recorded as accepted by the platform"
+    );
+    (
+        n as f64 / ingest.as_secs_f64(),
+        n as f64 / dispatch.as_secs_f64(),
+        n as f64 / (ingest + dispatch).as_secs_f64(),
+    )
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let n = args.first().copied().unwrap_or(20_000);
+    let concurrency = args.get(1).copied().unwrap_or(32);
+    let mut backends: Vec<(&str, Store, Option<String>)> = Vec::new();
+    let dir = tempfile::tempdir()?;
+    let sqlite = Store::connect(&format!("sqlite://{}/bench.db", dir.path().display())).await?;
+    sqlite.migrate().await?;
+    backends.push(("SQLite (WAL, synchronous=FULL)", sqlite, None));
+    if let Ok(url) = std::env::var("MESSAGEPRO_TEST_DATABASE_URL") {
+        let schema = format!("bench_{}", std::process::id());
+        let pg = Store::connect_postgres_schema(&url, &schema).await?;
+        pg.migrate().await?;
+        backends.push(("PostgreSQL", pg, Some(schema)));
+    }
+    println!("{n} messages, {concurrency} in flight, simulator on loopback");
+    println!(
+        "| backend | raw client msg/s | ingest msg/s | dispatch msg/s | accept→recorded msg/s | dispatch / raw |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (name, store, schema) in backends {
+        // a fresh simulator per backend, so both see the same empty platform
+        let sim = messagepro_sim::Simulator::builder()
+            .seed(1)
+            .auto_progress(false)
+            .start("127.0.0.1:0")
+            .await?;
+        let fx = sim.fixture();
+        let device = fx
+            .devices
+            .as_ref()
+            .ok_or("demo fixture")?
+            .online
+            .unique
+            .clone();
+        let client = Client::builder()
+            .base_url(sim.url())
+            .secret(fx.secrets.full.clone())
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        let raw_rate = raw(&client, &device, n, concurrency).await;
+        let (ingest, dispatch, total) =
+            durable(store.clone(), client, &device, n, concurrency).await;
+        println!(
+            "| {name} | {raw_rate:.0} | {ingest:.0} | {dispatch:.0} | {total:.0} | {:.2} |",
+            dispatch / raw_rate
+        );
+        if let Some(s) = schema {
+            store.drop_schema(&s).await?;
+        }
+        sim.shutdown().await;
+    }
+    Ok(())
+}
