@@ -20,7 +20,7 @@ use rand::Rng;
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
-use crate::outbox::{OtpVia, Payload};
+use crate::outbox::{CallResult, OtpVia, Payload, send_chat, send_sms};
 use crate::permissions::Permission;
 use crate::send::{Accepted, SendOutcome, otp_route_json, segments_of};
 use crate::{Actor, Core, FailCause, SendError};
@@ -240,7 +240,7 @@ impl Core {
         lifetime_s: u32,
         via: &OtpVia,
         lease: &Lease,
-    ) -> Result<(MessageStatus, Option<String>, Option<String>), FailCause> {
+    ) -> CallResult {
         if let OtpVia::Sms { route } = via {
             self.check_device(&route.route()).await?;
         }
@@ -268,15 +268,7 @@ impl Core {
         let client = &self.inner.platform;
         match via {
             OtpVia::Sms { route } => {
-                let r = client
-                    .send_sms(&SendSms::new(phone, text, route.route()))
-                    .await?;
-                let status = if r.is_sent_immediately() {
-                    MessageStatus::Sent
-                } else {
-                    MessageStatus::Pending
-                };
-                Ok((status, r.message_id.map(|i| i.to_string()), Some(r.message)))
+                send_sms(client, &SendSms::new(phone, text, route.route())).await
             }
             OtpVia::Whatsapp { account, priority } => {
                 let mut w = SendWhatsApp::new(
@@ -285,13 +277,7 @@ impl Core {
                     WaContent::Text(text),
                 );
                 w.priority = *priority;
-                let r = client.send_whatsapp(&w).await?;
-                let status = if r.message.contains("has been sent") {
-                    MessageStatus::Sent
-                } else {
-                    MessageStatus::Pending
-                };
-                Ok((status, None, Some(r.message)))
+                send_chat(client, &w).await
             }
         }
     }

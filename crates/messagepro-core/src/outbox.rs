@@ -298,8 +298,30 @@ pub(crate) struct Decision {
     revoke_otp: Option<i64>,
 }
 
-/// The platform's answer to one call.
-type CallResult = Result<(MessageStatus, Option<String>, Option<String>), FailCause>;
+/// The platform's answer to one call: status, platform id, platform message.
+pub(crate) type CallResult = Result<(MessageStatus, Option<String>, Option<String>), FailCause>;
+
+/// Sends one SMS and reads the receipt (`sent` when a gateway sent it at once).
+pub(crate) async fn send_sms(client: &messagepro::Client, req: &SendSms) -> CallResult {
+    let r = client.send_sms(req).await?;
+    let status = if r.is_sent_immediately() {
+        MessageStatus::Sent
+    } else {
+        MessageStatus::Pending
+    };
+    Ok((status, r.message_id.map(|i| i.to_string()), Some(r.message)))
+}
+
+/// Sends one chat and reads the receipt (`sent` for a priority chat pushed at once).
+pub(crate) async fn send_chat(client: &messagepro::Client, req: &SendWhatsApp) -> CallResult {
+    let r = client.send_whatsapp(req).await?;
+    let status = if r.message.contains("has been sent") {
+        MessageStatus::Sent
+    } else {
+        MessageStatus::Pending
+    };
+    Ok((status, None, Some(r.message)))
+}
 
 impl Core {
     /// Claims the given job (if still ready) under a one-off worker id and dispatches it.
@@ -464,15 +486,7 @@ impl Core {
             Payload::Sms { to, text, route } => {
                 let route = route.route();
                 self.check_device(&route).await?;
-                let r = client
-                    .send_sms(&SendSms::new(phone(to)?, text.clone(), route))
-                    .await?;
-                let status = if r.is_sent_immediately() {
-                    MessageStatus::Sent
-                } else {
-                    MessageStatus::Pending
-                };
-                Ok((status, r.message_id.map(|i| i.to_string()), Some(r.message)))
+                send_sms(client, &SendSms::new(phone(to)?, text.clone(), route)).await
             }
             Payload::Whatsapp {
                 to,
@@ -484,13 +498,7 @@ impl Core {
                 let mut w =
                     SendWhatsApp::new(account.clone(), WaRecipient::Phone(phone(to)?), content);
                 w.priority = *priority;
-                let r = client.send_whatsapp(&w).await?;
-                let status = if r.message.contains("has been sent") {
-                    MessageStatus::Sent
-                } else {
-                    MessageStatus::Pending
-                };
-                Ok((status, None, Some(r.message)))
+                send_chat(client, &w).await
             }
             Payload::Otp {
                 to,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use messagepro::{OtpChannel, Phone, SmsRoute};
 use messagepro_core::otp::{OtpRequest, VerifyError};
 use messagepro_core::send::{CampaignRequest, SendChannel, SendRequest};
-use messagepro_core::{Actor, Clock, Core, CoreSettings, ManualClock, SendError};
+use messagepro_core::{Actor, Core, CoreSettings, ManualClock, SendError};
 use messagepro_sim::{Faults, SimHandle, Simulator};
 use messagepro_store::{MessageFilter, MessageStatus, Page, Store};
 
