@@ -165,14 +165,10 @@ impl Core {
         let phone = req.phone.e164();
         const HOUR: i64 = 3_600_000;
         // the cooldown first: 20 concurrent sends inside it get exactly one through
+        let cool_key = format!("otp:cooldown:{phone}:{purpose}");
+        let phone_key = format!("otp:phone:{phone}");
         let cool = store
-            .rate_hit(
-                &format!("otp:cooldown:{phone}:{purpose}"),
-                i64::MAX,
-                HOUR,
-                RESEND_COOLDOWN_S * 1000,
-                now,
-            )
+            .rate_hit(&cool_key, i64::MAX, HOUR, RESEND_COOLDOWN_S * 1000, now)
             .await?;
         if !cool.allowed {
             return Err(SendError::RateLimited {
@@ -180,15 +176,10 @@ impl Core {
             });
         }
         let per_phone = store
-            .rate_hit(
-                &format!("otp:phone:{phone}"),
-                PER_PHONE_PER_HOUR,
-                HOUR,
-                0,
-                now,
-            )
+            .rate_hit(&phone_key, PER_PHONE_PER_HOUR, HOUR, 0, now)
             .await?;
         if !per_phone.allowed {
+            store.rate_undo(&cool_key).await?;
             return Err(SendError::RateLimited {
                 retry_after_ms: per_phone.retry_after_ms,
             });
@@ -198,6 +189,9 @@ impl Core {
                 .rate_hit(&format!("otp:ip:{ip}"), PER_IP_PER_HOUR, HOUR, 0, now)
                 .await?;
             if !per_ip.allowed {
+                // refused: this phone is not held back by an attempt that did not happen
+                store.rate_undo(&cool_key).await?;
+                store.rate_undo(&phone_key).await?;
                 return Err(SendError::RateLimited {
                     retry_after_ms: per_ip.retry_after_ms,
                 });

@@ -728,3 +728,26 @@ async fn an_otp_expires_and_the_per_phone_limit_holds() {
     assert_eq!(sent, messagepro_core::otp::PER_PHONE_PER_HOUR);
     env.cleanup().await;
 }
+
+#[tokio::test]
+async fn one_client_ip_cannot_send_codes_to_the_whole_country() {
+    let env = env().await;
+    let mut refused_at = None;
+    for i in 0..(messagepro_core::otp::PER_IP_PER_HOUR + 1) {
+        let to = format!("62{}", 3_000_000 + i);
+        match env
+            .core
+            .otp_accept(&sender(), &otp(&env, &to, "login"))
+            .await
+        {
+            Ok(_) => {}
+            Err(SendError::RateLimited { .. }) => {
+                refused_at = Some(i);
+                break;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(refused_at, Some(messagepro_core::otp::PER_IP_PER_HOUR));
+    env.cleanup().await;
+}
