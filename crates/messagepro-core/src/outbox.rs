@@ -636,7 +636,9 @@ impl Worker {
             while inflight.try_join_next().is_some() {}
             let free = s.concurrency.saturating_sub(inflight.len());
             let mut claimed = 0;
-            if free > 0 {
+            // claim in batches (each claim is a write transaction — an fsync on SQLite): when
+            // half the slots are free, or when nothing is in flight
+            if free > 0 && (free * 2 >= s.concurrency || inflight.is_empty()) {
                 match core
                     .inner
                     .store

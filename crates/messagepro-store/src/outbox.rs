@@ -247,9 +247,13 @@ impl Store {
             let jobs: Vec<Job> = sqlx::query_as::<_, Job>(sql)
                 .bind(worker).bind(until).bind(now_ms).bind(fourth)
                 .fetch_all(&mut *tx).await?;
-            for j in &jobs {
-                sqlx::query("UPDATE messages SET status = 'sending', updated_ms = $2 WHERE id = $1")
-                    .bind(j.message_id).bind(now_ms).execute(&mut *tx).await?;
+            if !jobs.is_empty() {
+                // one statement for the whole claim: the jobs this lease (worker, expiry) holds
+                sqlx::query(
+                    "UPDATE messages SET status = 'sending', updated_ms = $3 WHERE id IN \
+                     (SELECT message_id FROM outbox_jobs WHERE state = 'running' AND lease_owner = $1 \
+                      AND lease_until_ms = $2)")
+                    .bind(worker).bind(until).bind(now_ms).execute(&mut *tx).await?;
             }
             tx.commit().await?;
             jobs
