@@ -42,6 +42,10 @@ pub enum FailCause {
     /// The job's stored payload cannot be read (a bug or a hand-edited row).
     #[error("unreadable job payload")]
     BadPayload,
+    /// Failed as recorded by another worker (the stored reason: the platform's words or
+    /// `send.error.<code>`).
+    #[error("failed: {0}")]
+    Recorded(String),
 }
 
 impl FailCause {
@@ -51,6 +55,10 @@ impl FailCause {
             FailCause::DeviceOffline => "device_offline",
             FailCause::Platform(e) => platform_error_code(e),
             FailCause::BadPayload => "internal",
+            FailCause::Recorded(r) => match r.strip_prefix("send.error.") {
+                Some(code) => known_code(code),
+                None => "platform",
+            },
         }
     }
 
@@ -61,6 +69,7 @@ impl FailCause {
             FailCause::Platform(e) if e.platform_message().is_some() => {
                 e.platform_message().unwrap_or_default().to_owned()
             }
+            FailCause::Recorded(r) => r.clone(),
             other => format!("send.error.{}", other.code()),
         }
     }
@@ -94,6 +103,10 @@ impl SendError {
                 cause: FailCause::Platform(e),
                 ..
             } => e.platform_message(),
+            SendError::Failed {
+                cause: FailCause::Recorded(r),
+                ..
+            } if !r.starts_with("send.error.") => Some(r),
             _ => None,
         }
     }
@@ -123,4 +136,35 @@ pub fn platform_error_code(e: &messagepro::Error) -> &'static str {
         _ if e.platform_message().is_some() => "platform",
         _ => "unreachable",
     }
+}
+
+/// A stored `send.error.<code>` suffix as one of the known codes (anything else: `platform`).
+fn known_code(code: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "device_offline",
+        "not_enough_credits",
+        "device_not_found",
+        "device_unavailable",
+        "gateway_not_found",
+        "invalid_phone",
+        "too_short",
+        "too_long",
+        "not_subscribed",
+        "quota_reached",
+        "wa_account_not_found",
+        "wa_disconnected",
+        "otp_invalid",
+        "secret",
+        "api_permission",
+        "invalid_parameters",
+        "unreachable",
+        "invalid_input",
+        "internal",
+        "not_on_platform",
+    ];
+    KNOWN
+        .iter()
+        .copied()
+        .find(|k| *k == code)
+        .unwrap_or("platform")
 }

@@ -121,7 +121,7 @@ impl Core {
     /// transaction) and dispatches it at once like [`Core::submit`].
     #[tracing::instrument(skip_all)]
     pub async fn otp_send(&self, actor: &Actor, req: OtpRequest) -> Result<SendOutcome, SendError> {
-        let a = self.otp_record(actor, &req).await?;
+        let a = self.otp_record(actor, &req, true).await?;
         let out = self.dispatch_now(a).await;
         if let Err(SendError::Failed { .. }) = &out {
             // a code that certainly did not go out does not hold the phone back
@@ -138,12 +138,17 @@ impl Core {
 
     /// Accepts a code to send without waiting for it (the integration API).
     pub async fn otp_accept(&self, actor: &Actor, req: &OtpRequest) -> Result<Accepted, SendError> {
-        let a = self.otp_record(actor, req).await?;
+        let a = self.otp_record(actor, req, false).await?;
         self.inner.wake.notify_one();
         Ok(a)
     }
 
-    async fn otp_record(&self, actor: &Actor, req: &OtpRequest) -> Result<Accepted, SendError> {
+    async fn otp_record(
+        &self,
+        actor: &Actor,
+        req: &OtpRequest,
+        inline: bool,
+    ) -> Result<Accepted, SendError> {
         if !actor.can(Permission::SendOtp) {
             return Err(SendError::Forbidden);
         }
@@ -218,7 +223,12 @@ impl Core {
             created_by: actor.user_id(),
             campaign_id: None,
         };
-        let job = self.new_job(&payload, now);
+        let run_at = if inline {
+            self.inline_deadline(now)
+        } else {
+            now
+        };
+        let job = self.new_job(&payload, run_at);
         let mut audit = self.audit(actor, "otp.send", phone);
         audit.detail = Some(format!("purpose={purpose} lifetime={}s", req.lifetime_s));
         let (message_id, job_id) = store.enqueue_message(&message, &job, &audit, now).await?;

@@ -434,11 +434,9 @@ impl Core {
         }
     }
 
-    /// Records decisions in one transaction (only those whose lease still holds).
-    pub(crate) async fn record_outcomes(
-        &self,
-        ds: Vec<Decision>,
-    ) -> Result<Vec<Dispatched>, StoreError> {
+    /// Records decisions in one transaction, each only while its lease holds; says which held.
+    /// The batch is left intact, so the worker's recorder can retry it after a transient error.
+    async fn record_batch(&self, ds: &[Decision]) -> Result<Vec<bool>, StoreError> {
         let store = &self.inner.store;
         let now = self.now_ms();
         let items: Vec<(Lease, Finish)> = ds
@@ -446,22 +444,30 @@ impl Core {
             .map(|d| (d.lease.clone(), d.finish.clone()))
             .collect();
         let kept = store.finish_jobs(&items, now).await?;
-        let mut out = Vec::with_capacity(ds.len());
-        for (d, ok) in ds.into_iter().zip(kept) {
+        for (d, ok) in ds.iter().zip(&kept) {
             if !ok {
                 tracing::warn!(
                     job = d.lease.job_id,
                     "lease lost before the outcome was recorded"
                 );
-                out.push(Dispatched::LeaseLost);
-                continue;
-            }
-            if let Some(id) = d.revoke_otp {
+            } else if let Some(id) = d.revoke_otp {
                 store.otp_revoke(id, now).await?;
             }
-            out.push(d.outcome);
         }
-        Ok(out)
+        Ok(kept)
+    }
+
+    /// Records decisions (see [`Core::record_batch`]) and returns each outcome.
+    pub(crate) async fn record_outcomes(
+        &self,
+        ds: Vec<Decision>,
+    ) -> Result<Vec<Dispatched>, StoreError> {
+        let kept = self.record_batch(&ds).await?;
+        Ok(ds
+            .into_iter()
+            .zip(kept)
+            .map(|(d, ok)| if ok { d.outcome } else { Dispatched::LeaseLost })
+            .collect())
     }
 
     /// Exponential backoff with ±20 % jitter: base × 2^(attempt-1), capped.
@@ -580,8 +586,22 @@ impl Worker {
                         Err(_) => break,
                     }
                 }
-                if let Err(e) = rcore.record_outcomes(batch).await {
-                    tracing::warn!(error = %e, "cannot record send outcomes: their leases will expire and they will be reconciled");
+                // a transient database error (a deadlock victim, a busy file) is retried; only
+                // when that fails too do the leases expire and reconciliation take over
+                let mut tries = 0;
+                loop {
+                    tries += 1;
+                    match rcore.record_batch(&batch).await {
+                        Ok(_) => break,
+                        Err(e) if tries < 5 => {
+                            tracing::warn!(error = %e, tries, "cannot record send outcomes yet: retrying");
+                            tokio::time::sleep(Duration::from_millis(50 * tries)).await;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot record send outcomes: their leases will expire and they will be reconciled");
+                            break;
+                        }
+                    }
                 }
             }
         });

@@ -203,13 +203,20 @@ impl Core {
     /// this process's worker. Returns at once.
     #[tracing::instrument(skip_all, fields(channel = %req.channel.store_channel()))]
     pub async fn accept(&self, actor: &Actor, req: &SendRequest) -> Result<Accepted, SendError> {
-        let a = self.record(actor, req).await?;
+        let a = self.record(actor, req, false).await?;
         self.inner.wake.notify_one();
         Ok(a)
     }
 
-    /// The durable half of [`Core::accept`], without waking the worker.
-    async fn record(&self, actor: &Actor, req: &SendRequest) -> Result<Accepted, SendError> {
+    /// The durable half of [`Core::accept`], without waking the worker. `inline`: this process
+    /// dispatches it at once, so workers only take it if that has not happened by
+    /// [`Core::inline_deadline`].
+    async fn record(
+        &self,
+        actor: &Actor,
+        req: &SendRequest,
+        inline: bool,
+    ) -> Result<Accepted, SendError> {
         if !actor.can(req.channel.permission()) {
             tracing::warn!("send refused: permission");
             return Err(SendError::Forbidden);
@@ -230,7 +237,12 @@ impl Core {
         };
         let payload = Payload::from_request(req);
         let now = self.now_ms();
-        let job = self.new_job(&payload, now);
+        let run_at = if inline {
+            self.inline_deadline(now)
+        } else {
+            now
+        };
+        let job = self.new_job(&payload, run_at);
         let audit = self.audit(actor, &format!("{channel}.send"), &message.recipient);
         let (message_id, job_id) = self
             .inner
@@ -244,8 +256,14 @@ impl Core {
     /// Accepts a send and dispatches it at once, waiting (bounded) for its outcome.
     pub async fn submit(&self, actor: &Actor, req: SendRequest) -> Result<SendOutcome, SendError> {
         // not handed to the worker: this task dispatches it (the worker's poll is the fallback)
-        let accepted = self.record(actor, &req).await?;
+        let accepted = self.record(actor, &req, true).await?;
         self.dispatch_now(accepted).await
+    }
+
+    /// When workers may take a job this process records for inline dispatch (if the process
+    /// died before dispatching it): after the inline wait and a margin.
+    pub(crate) fn inline_deadline(&self, now: i64) -> i64 {
+        now + self.inner.settings.inline_wait.as_millis() as i64 + 2_000
     }
 
     /// Dispatches an accepted job on its own task and waits up to `inline_wait` for it.
@@ -267,6 +285,12 @@ impl Core {
                     .await?
                     .ok_or(messagepro_store::StoreError::NotFound("message"))?;
                 let waiting = matches!(m.status, MessageStatus::Queued | MessageStatus::Sending);
+                if m.status == MessageStatus::Failed {
+                    return Err(SendError::Failed {
+                        message_id: a.message_id,
+                        cause: FailCause::Recorded(m.platform_message.unwrap_or_default()),
+                    });
+                }
                 if !waiting || tokio::time::Instant::now() >= deadline {
                     return Ok(SendOutcome {
                         message_id: a.message_id,

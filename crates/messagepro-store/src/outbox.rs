@@ -213,8 +213,9 @@ impl Store {
         self.claim_with(&sql, worker, limit, lease_ms, now_ms).await
     }
 
-    /// Claims one given job if it is ready (the console dispatches a just-accepted send at once;
-    /// if another worker got it first this returns `None`).
+    /// Claims one given job if it is ready, whatever its `run_at_ms` (the console dispatches a
+    /// just-accepted send at once; the job is recorded a little in the future so that workers
+    /// leave it to this call unless the process dies first). `None` if it is gone.
     pub async fn claim_job(
         &self,
         job_id: i64,
@@ -225,7 +226,7 @@ impl Store {
         let sql = format!(
             "UPDATE outbox_jobs SET state = 'running', lease_owner = $1, lease_until_ms = $2, \
              attempt = attempt + 1, updated_ms = $3 \
-             WHERE id = $4 AND state = 'ready' AND run_at_ms <= $3 RETURNING {JOB_COLUMNS}"
+             WHERE id = $4 AND state = 'ready' RETURNING {JOB_COLUMNS}"
         );
         Ok(self
             .claim_with(&sql, worker, job_id, lease_ms, now_ms)
@@ -248,12 +249,16 @@ impl Store {
                 .bind(worker).bind(until).bind(now_ms).bind(fourth)
                 .fetch_all(&mut *tx).await?;
             if !jobs.is_empty() {
-                // one statement for the whole claim: the jobs this lease (worker, expiry) holds
-                sqlx::query(
-                    "UPDATE messages SET status = 'sending', updated_ms = $3 WHERE id IN \
-                     (SELECT message_id FROM outbox_jobs WHERE state = 'running' AND lease_owner = $1 \
-                      AND lease_until_ms = $2)")
-                    .bind(worker).bind(until).bind(now_ms).execute(&mut *tx).await?;
+                // one statement for the whole claim, naming exactly the claimed messages (ids
+                // are our own integers: written into the SQL, no user text). Not "every job of
+                // this lease": with a clock that stands still, or two claims in one millisecond,
+                // that would also lock messages whose outcome is being recorded — a deadlock.
+                let ids: Vec<String> = jobs.iter().map(|j| j.message_id.to_string()).collect();
+                let sql = format!(
+                    "UPDATE messages SET status = 'sending', updated_ms = $1 WHERE id IN ({})",
+                    ids.join(",")
+                );
+                sqlx::query(&sql).bind(now_ms).execute(&mut *tx).await?;
             }
             tx.commit().await?;
             jobs

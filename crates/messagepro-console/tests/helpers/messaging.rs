@@ -45,7 +45,7 @@ impl SimApp {
 
     /// Waits until the outbox has no job ready or running (the console's worker sent them).
     pub async fn settle(&self) {
-        for _ in 0..500 {
+        for _ in 0..1500 {
             let c = self.store.outbox_counts().await.unwrap();
             if c.ready == 0 && c.running == 0 {
                 return;
