@@ -113,14 +113,6 @@ impl Store {
         Ok(())
     }
 
-    /// The code rows of a phone, newest first (tests and the OTP page: never the hash).
-    pub async fn otp_count_live(&self, phone: &str, now_ms: i64) -> Result<i64> {
-        Ok(on_pool!(self, p => sqlx::query_scalar(
-            "SELECT COUNT(*) FROM otp_codes WHERE phone = $1 AND code_hash IS NOT NULL AND used_ms IS NULL \
-             AND revoked_ms IS NULL AND expires_ms > $2")
-            .bind(phone).bind(now_ms).fetch_one(p).await?))
-    }
-
     /// The purpose a code was created for.
     pub async fn otp_purpose(&self, id: i64) -> Result<Option<String>> {
         Ok(

@@ -11,7 +11,7 @@
 //!   same `UPDATE … RETURNING` inside `BEGIN IMMEDIATE` (one writer at a time). The claim sets
 //!   the lease (worker id, expiry, attempt + 1) **and** the message's status `sending` in one
 //!   transaction, so `sending` is committed before any HTTP call;
-//! - **complete / retry / release** match `(id, lease_owner, attempt, state = running)`: a worker
+//! - **complete / retry** match `(id, lease_owner, attempt, state = running)`: a worker
 //!   whose lease expired (or was taken over) changes nothing;
 //! - **expiry**: a job still `running` after its lease is `done` with its message `unknown`
 //!   (the call may have left), for reconciliation — never back to `ready`.
@@ -352,38 +352,6 @@ impl Store {
         }))
     }
 
-    /// Gives a claimed job back untouched (graceful shutdown before its call started): `ready`,
-    /// attempt not counted, message `queued`.
-    pub async fn release_job(&self, lease: &Lease, now_ms: i64) -> Result<bool> {
-        self.requeue(lease, now_ms, None, 1, now_ms).await
-    }
-
-    async fn requeue(
-        &self,
-        lease: &Lease,
-        run_at_ms: i64,
-        error: Option<&str>,
-        uncount: i64,
-        now_ms: i64,
-    ) -> Result<bool> {
-        Ok(on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            let n = sqlx::query(
-                "UPDATE outbox_jobs SET state = 'ready', lease_owner = NULL, lease_until_ms = NULL, \
-                 run_at_ms = $4, last_error = COALESCE($5, last_error), attempt = attempt - $6, updated_ms = $7 \
-                 WHERE id = $1 AND lease_owner = $2 AND attempt = $3 AND state = 'running'")
-                .bind(lease.job_id).bind(&lease.worker).bind(lease.attempt).bind(run_at_ms)
-                .bind(error).bind(uncount).bind(now_ms)
-                .execute(&mut *tx).await?.rows_affected();
-            if n == 1 {
-                sqlx::query("UPDATE messages SET status = 'queued', updated_ms = $2 WHERE id = $1")
-                    .bind(lease.message_id).bind(now_ms).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            n == 1
-        }))
-    }
-
     /// Ends every job still `running` past its lease: the job is `done` and its message
     /// `unknown` (the call may have reached the platform; reconciliation decides). Returns the
     /// message ids.
@@ -512,12 +480,6 @@ impl Store {
             }
         }
         Ok(c)
-    }
-
-    /// Earliest `run_at_ms` among ready jobs (the worker sleeps until then).
-    pub async fn next_job_at(&self) -> Result<Option<i64>> {
-        Ok(on_pool!(self, p => sqlx::query_scalar(
-            "SELECT MIN(run_at_ms) FROM outbox_jobs WHERE state = 'ready'").fetch_one(p).await?))
     }
 
     /// Messages by status (one query; the crash harness and dashboards).
