@@ -78,7 +78,7 @@ async fn durable(
         if c.ready == 0 && c.running == 0 {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
     let dispatch = t2.elapsed();
     handle.shutdown().await;

@@ -298,6 +298,18 @@ pub(crate) struct Decision {
     revoke_otp: Option<i64>,
 }
 
+impl Decision {
+    /// A claimed job given back unsent (a worker shutting down).
+    fn release(job: Job) -> Decision {
+        Decision {
+            lease: job.lease(),
+            finish: Finish::Release,
+            outcome: Dispatched::LeaseLost,
+            revoke_otp: None,
+        }
+    }
+}
+
 /// The platform's answer to one call: status, platform id, platform message.
 pub(crate) type CallResult = Result<(MessageStatus, Option<String>, Option<String>), FailCause>;
 
@@ -434,16 +446,26 @@ impl Core {
         }
     }
 
-    /// Records decisions in one transaction, each only while its lease holds; says which held.
-    /// The batch is left intact, so the worker's recorder can retry it after a transient error.
-    async fn record_batch(&self, ds: &[Decision]) -> Result<Vec<bool>, StoreError> {
+    /// Records decisions in one transaction, each only while its lease holds, and in the same
+    /// transaction claims up to `claim` ready jobs for `worker` (one commit for a worker's turn).
+    /// Says which leases held, and returns the claimed jobs. The batch is left intact, so the
+    /// worker can retry it after a transient error.
+    async fn record_and_claim(
+        &self,
+        ds: &[Decision],
+        worker: &str,
+        claim: usize,
+    ) -> Result<(Vec<bool>, Vec<Job>), StoreError> {
         let store = &self.inner.store;
         let now = self.now_ms();
         let items: Vec<(Lease, Finish)> = ds
             .iter()
             .map(|d| (d.lease.clone(), d.finish.clone()))
             .collect();
-        let kept = store.finish_jobs(&items, now).await?;
+        let lease_ms = self.inner.settings.lease.as_millis() as i64;
+        let (kept, jobs) = store
+            .finish_and_claim(&items, worker, claim as i64, lease_ms, now)
+            .await?;
         for (d, ok) in ds.iter().zip(&kept) {
             if !ok {
                 tracing::warn!(
@@ -454,15 +476,15 @@ impl Core {
                 store.otp_revoke(id, now).await?;
             }
         }
-        Ok(kept)
+        Ok((kept, jobs))
     }
 
-    /// Records decisions (see [`Core::record_batch`]) and returns each outcome.
+    /// Records decisions (see [`Core::record_and_claim`]) and returns each outcome.
     pub(crate) async fn record_outcomes(
         &self,
         ds: Vec<Decision>,
     ) -> Result<Vec<Dispatched>, StoreError> {
-        let kept = self.record_batch(&ds).await?;
+        let (kept, _) = self.record_and_claim(&ds, "", 0).await?;
         Ok(ds
             .into_iter()
             .zip(kept)
@@ -573,50 +595,35 @@ impl Worker {
         let core = &self.core;
         let s = core.settings().clone();
         let lease_ms = s.lease.as_millis() as i64;
-        let mut inflight: JoinSet<()> = JoinSet::new();
-        // sends decide, one recorder task commits their outcomes in batches (group commit)
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Decision>();
-        let rcore = core.clone();
-        let recorder = tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < 512 {
-                    match rx.try_recv() {
-                        Ok(d) => batch.push(d),
-                        Err(_) => break,
-                    }
-                }
-                // a transient database error (a deadlock victim, a busy file) is retried; only
-                // when that fails too do the leases expire and reconciliation take over
-                let mut tries = 0;
-                loop {
-                    tries += 1;
-                    match rcore.record_batch(&batch).await {
-                        Ok(_) => break,
-                        Err(e) if tries < 5 => {
-                            tracing::warn!(error = %e, tries, "cannot record send outcomes yet: retrying");
-                            tokio::time::sleep(Duration::from_millis(50 * tries)).await;
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "cannot record send outcomes: their leases will expire and they will be reconciled");
-                            break;
-                        }
-                    }
-                }
-            }
-        });
+        // Three things overlap: the calls in flight (≤ `concurrency`), the jobs claimed and not
+        // started yet (up to `concurrency` kept at hand, so a finished send is replaced at
+        // once — the prefetch of RabbitMQ and Oban), and one *turn* — a transaction that
+        // records the decisions gathered so far and claims what the window lacks (group
+        // commit: one fsync on SQLite for a whole batch of outcomes and claims).
+        let mut inflight: JoinSet<Decision> = JoinSet::new();
+        let mut ready: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
+        let mut decided: Vec<Decision> = Vec::new();
+        let mut turn: Option<tokio::task::JoinHandle<TurnResult>> = None;
+        let mut turn_failures = 0u64;
+        // claim-only turns wait until this instant after finding nothing ready (a poll)
+        let mut idle_until: Option<tokio::time::Instant> = None;
+        let window = s.concurrency * 2;
         // periods in monotonic time (the domain clock may be a test's manual clock)
         let mut last_expiry: Option<std::time::Instant> = None;
         let mut last_reconcile: Option<std::time::Instant> = None;
         let mut reconciling: Option<tokio::task::JoinHandle<()>> = None;
         tracing::info!(concurrency = s.concurrency, "worker started");
         loop {
-            if *stop.borrow() {
+            let stopping = *stop.borrow();
+            if stopping
+                && inflight.is_empty()
+                && decided.is_empty()
+                && ready.is_empty()
+                && turn.is_none()
+            {
                 break;
             }
-            let now = core.now_ms();
-            let expiry_every = Duration::from_millis((lease_ms / 4).clamp(250, 5_000) as u64);
-            if last_expiry.is_none_or(|t| t.elapsed() >= expiry_every) {
+            if !stopping && last_expiry.is_none_or(|t| t.elapsed() >= expiry_period(lease_ms)) {
                 last_expiry = Some(std::time::Instant::now());
                 match core.expire_leases().await {
                     Ok(n) if n > 0 => {
@@ -628,82 +635,156 @@ impl Worker {
             }
             // one reconciliation at a time, on its own task: a slow platform list must not
             // stop the sends, and passes must not pile up
-            if let Some(every) = s.reconcile_every
+            if !stopping
+                && let Some(every) = s.reconcile_every
                 && last_reconcile.is_none_or(|t| t.elapsed() >= every)
                 && reconciling.as_ref().is_none_or(|h| h.is_finished())
             {
                 last_reconcile = Some(std::time::Instant::now());
-                let c = core.clone();
-                reconciling = Some(tokio::spawn(
-                    async move {
-                        match c.reconcile_once().await {
-                            Ok(r) if r.updated > 0 || r.requeued > 0 => tracing::info!(
-                                checked = r.checked,
-                                updated = r.updated,
-                                requeued = r.requeued,
-                                "statuses reconciled"
-                            ),
-                            Ok(_) => {}
-                            Err(e) => tracing::warn!(
-                                error = format!("{e:#}"),
-                                "status reconciliation failed"
-                            ),
-                        }
-                    }
-                    .instrument(tracing::info_span!("job", name = "reconcile")),
-                ));
+                reconciling = Some(spawn_reconcile(core.clone()));
             }
-            while inflight.try_join_next().is_some() {}
-            let free = s.concurrency.saturating_sub(inflight.len());
-            let mut claimed = 0;
-            // claim in batches (each claim is a write transaction — an fsync on SQLite): when
-            // half the slots are free, or when nothing is in flight
-            if free > 0 && (free * 2 >= s.concurrency || inflight.is_empty()) {
-                match core
-                    .inner
-                    .store
-                    .claim_jobs(&self.id, free as i64, lease_ms, now)
-                    .await
+            while let Some(r) = inflight.try_join_next() {
+                collect(&mut decided, r);
+            }
+            start_sends(core, &mut ready, &mut inflight, s.concurrency);
+            if idle_until.is_some_and(|t| tokio::time::Instant::now() >= t) {
+                idle_until = None;
+            }
+            if turn.is_none() {
+                // A worker stopping claims nothing and gives back the jobs it has not started
+                // (released: ready again, no attempt counted).
+                if stopping {
+                    decided.extend(ready.drain(..).map(Decision::release));
+                }
+                let free = if stopping {
+                    0
+                } else {
+                    window.saturating_sub(inflight.len() + ready.len())
+                };
+                // claims alone wait for half the window (or an empty one) and for the poll;
+                // outcomes to record take the claim along whatever its size
+                let claim = if !decided.is_empty()
+                    || (idle_until.is_none() && (free * 2 >= window || inflight.is_empty()))
                 {
-                    Ok(jobs) => {
-                        claimed = jobs.len();
-                        for job in jobs {
-                            let c = core.clone();
-                            let tx = tx.clone();
-                            inflight.spawn(async move {
-                                let _ = tx.send(c.decide(&job).await);
-                            });
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "claim failed");
-                    }
+                    free
+                } else {
+                    0
+                };
+                if !decided.is_empty() || claim > 0 {
+                    let c = core.clone();
+                    let id = self.id.clone();
+                    let batch = std::mem::take(&mut decided);
+                    turn = Some(tokio::spawn(async move {
+                        let r = c.record_and_claim(&batch, &id, claim).await;
+                        (batch, claim, r)
+                    }));
                 }
             }
-            if claimed > 0 && claimed == free {
-                continue;
-            }
-            // wait for: a job finishing, a local accept, the next poll, or the stop signal
-            let poll = Duration::from_millis(if claimed > 0 { 5 } else { 200 });
+            let poll = idle_until.map_or(Duration::from_millis(200), |t| {
+                t.saturating_duration_since(tokio::time::Instant::now())
+            });
             tokio::select! {
-                _ = inflight.join_next(), if !inflight.is_empty() => {}
-                _ = core.inner.wake.notified() => {}
-                _ = tokio::time::sleep(poll) => {}
-                _ = stop.changed() => {}
+                r = inflight.join_next(), if !inflight.is_empty() => {
+                    if let Some(r) = r {
+                        collect(&mut decided, r);
+                    }
+                }
+                r = async { turn.as_mut().expect("guarded").await }, if turn.is_some() => {
+                    turn = None;
+                    match r {
+                        Ok((_, claim, Ok((_, jobs)))) => {
+                            turn_failures = 0;
+                            // nothing (more) ready: poll again later, unless woken
+                            idle_until = (jobs.len() < claim || claim == 0).then(|| {
+                                tokio::time::Instant::now() + Duration::from_millis(200)
+                            });
+                            ready.extend(jobs);
+                        }
+                        // a transient database error (a deadlock victim, a busy file): the
+                        // outcomes go back for the next turn; after five failures they are
+                        // dropped, their leases expire and reconciliation takes over
+                        Ok((batch, _, Err(e))) => {
+                            turn_failures += 1;
+                            if turn_failures < 5 {
+                                tracing::warn!(error = %e, tries = turn_failures, "cannot record and claim yet: retrying");
+                                decided.extend(batch);
+                            } else {
+                                tracing::warn!(error = %e, "cannot record send outcomes: their leases will expire and they will be reconciled");
+                                turn_failures = 0;
+                            }
+                            idle_until = Some(tokio::time::Instant::now() + Duration::from_millis(50 * turn_failures.max(1)));
+                        }
+                        Err(e) => tracing::warn!(error = %e, "a worker turn ended abnormally: its leases will expire"),
+                    }
+                }
+                _ = core.inner.wake.notified(), if !stopping => { idle_until = None; }
+                _ = tokio::time::sleep(poll), if turn.is_none() => { idle_until = None; }
+                _ = stop.changed(), if !stopping => {
+                    tracing::info!(in_flight = inflight.len(), "worker stopping: finishing in-flight sends");
+                }
             }
         }
-        tracing::info!(
-            in_flight = inflight.len(),
-            "worker stopping: finishing in-flight sends"
-        );
-        while inflight.join_next().await.is_some() {}
         if let Some(r) = reconciling {
             r.abort();
         }
-        drop(tx);
-        let _ = recorder.await;
         tracing::info!("worker stopped");
     }
+}
+
+/// What a worker turn gives back: its batch (kept for a retry), the claim asked, the result.
+type TurnResult = (
+    Vec<Decision>,
+    usize,
+    Result<(Vec<bool>, Vec<Job>), StoreError>,
+);
+
+/// Starts claimed jobs while fewer than `concurrency` calls are in flight.
+fn start_sends(
+    core: &Core,
+    ready: &mut std::collections::VecDeque<Job>,
+    inflight: &mut JoinSet<Decision>,
+    concurrency: usize,
+) {
+    while inflight.len() < concurrency
+        && let Some(job) = ready.pop_front()
+    {
+        let c = core.clone();
+        inflight.spawn(async move { c.decide(&job).await });
+    }
+}
+
+/// How often a worker expires leases: a quarter of the lease, between 250 ms and 5 s.
+fn expiry_period(lease_ms: i64) -> Duration {
+    Duration::from_millis((lease_ms / 4).clamp(250, 5_000) as u64)
+}
+
+/// Keeps a finished send's decision; a send task that panicked leaves its lease to expire.
+fn collect(decided: &mut Vec<Decision>, r: Result<Decision, tokio::task::JoinError>) {
+    match r {
+        Ok(d) => decided.push(d),
+        Err(e) => {
+            tracing::warn!(error = %e, "a send task ended without a decision: its lease will expire")
+        }
+    }
+}
+
+/// Runs one reconciliation pass on a task of its own.
+fn spawn_reconcile(c: Core) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(
+        async move {
+            match c.reconcile_once().await {
+                Ok(r) if r.updated > 0 || r.requeued > 0 => tracing::info!(
+                    checked = r.checked,
+                    updated = r.updated,
+                    requeued = r.requeued,
+                    "statuses reconciled"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = format!("{e:#}"), "status reconciliation failed"),
+            }
+        }
+        .instrument(tracing::info_span!("job", name = "reconcile")),
+    )
 }
 
 impl Core {

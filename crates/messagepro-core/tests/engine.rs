@@ -338,6 +338,83 @@ async fn a_worker_killed_after_the_call_left_is_reconciled_without_a_second_send
 }
 
 #[tokio::test]
+async fn a_worker_stopping_finishes_its_calls_and_gives_back_the_jobs_it_claimed_ahead() {
+    // two calls at a time, up to two more claimed ahead; each call takes 300 ms
+    let env = env_with(
+        CoreSettings {
+            concurrency: 2,
+            ..settings()
+        },
+        Duration::from_secs(5),
+    )
+    .await;
+    env.sim.set_faults(Faults {
+        latency_ms: 300,
+        ..Faults::default()
+    });
+    let numbers: Vec<Phone> = (0..10)
+        .map(|i| phone(&format!("62{}", 3_000_000 + i)))
+        .collect();
+    env.core
+        .submit_campaign(
+            &system(),
+            CampaignRequest {
+                name: "Arret".into(),
+                text: "Promo".into(),
+                numbers,
+                groups: vec![],
+                channel: SendChannel::Sms {
+                    route: SmsRoute::device(env.device()),
+                },
+            },
+        )
+        .await
+        .unwrap();
+    let worker = messagepro_core::Worker::new(env.core.clone()).spawn();
+    // wait until jobs are claimed beyond the two calls in flight
+    let sending = |st: &[(i64, MessageStatus, Option<String>, String)]| {
+        st.iter().filter(|r| r.1 == MessageStatus::Sending).count()
+    };
+    let mut ahead = false;
+    for _ in 0..500 {
+        if sending(&env.statuses().await) > 2 {
+            ahead = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(ahead, "the worker claims ahead of its calls");
+    worker.shutdown().await;
+    let st = env.statuses().await;
+    let sent = env.sim.ledger().len();
+    assert!(sent >= 2, "the calls in flight finished: {sent}");
+    assert_eq!(sending(&st), 0, "nothing left `sending`: {st:?}");
+    let pending = st.iter().filter(|r| r.1 == MessageStatus::Pending).count();
+    let queued: Vec<i64> = st
+        .iter()
+        .filter(|r| r.1 == MessageStatus::Queued)
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(pending, sent, "every call that left is recorded");
+    assert_eq!(pending + queued.len(), 10);
+    for id in &queued {
+        let job = env.store.job_of_message(*id).await.unwrap().unwrap();
+        assert_eq!(job.state, "ready", "message {id}");
+        assert_eq!(job.attempt, 0, "a job given back unsent used no attempt");
+        assert!(job.lease_owner.is_none());
+    }
+    // another worker takes what was given back: each recipient exactly once
+    env.sim.set_faults(Faults::default());
+    env.core.drain().await.unwrap();
+    let st = env.statuses().await;
+    assert!(st.iter().all(|r| r.1 == MessageStatus::Pending), "{st:?}");
+    let ledger = env.sim.ledger();
+    let unique: BTreeSet<&str> = ledger.iter().map(|l| l.recipient.as_str()).collect();
+    assert_eq!((ledger.len(), unique.len()), (10, 10));
+    env.cleanup().await;
+}
+
+#[tokio::test]
 async fn the_same_text_twice_first_lost_second_delivered_ends_with_both_rows_right() {
     let env = env().await;
     // first attempt: the connection is reset before the platform processes it
@@ -688,6 +765,106 @@ async fn an_otp_is_single_use_bound_to_its_phone_and_purpose_and_locks_after_fiv
     assert!(!format!("{audit:?}").contains(&code));
     let rows = env.statuses().await;
     assert!(!format!("{rows:?}").contains(&code));
+    env.cleanup().await;
+}
+
+/// Every log line written while `f` runs on this thread (all levels, every target but the
+/// simulator's: it plays the platform, whose logs are not ours).
+async fn logs_of<F: std::future::Future<Output = ()>>(f: F) -> String {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::{Layer, filter};
+    #[derive(Clone, Default)]
+    struct Buf(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf::default();
+    let w = buf.clone();
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(move || w.clone())
+        .with_ansi(false)
+        .without_time()
+        .with_filter(filter::LevelFilter::TRACE)
+        .with_filter(filter::filter_fn(|m| {
+            !m.target().starts_with("messagepro_sim")
+        }));
+    let subscriber = tracing_subscriber::registry().with(layer);
+    let _guard = tracing::subscriber::set_default(subscriber);
+    f.await;
+    String::from_utf8_lossy(&buf.0.lock().unwrap()).into_owned()
+}
+
+/// `needle` as a whole number in `hay` (not inside a longer run of digits).
+fn has_number(hay: &str, needle: &str) -> bool {
+    hay.match_indices(needle).any(|(i, _)| {
+        let before = hay[..i].chars().next_back();
+        let after = hay[i + needle.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
+#[tokio::test]
+async fn an_otp_code_and_the_api_secret_never_appear_in_the_logs() {
+    let env = env().await;
+    let codes = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = codes.clone();
+    let logs = logs_of(async {
+        // sent, verified wrong, verified right, used again; a second code; a send that fails
+        env.core
+            .otp_send(&sender(), otp(&env, "621234567", "login"))
+            .await
+            .unwrap();
+        let code = code_for(&env, "621234567");
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let p = phone("621234567");
+        assert!(
+            env.core
+                .otp_verify(&sender(), &p, "login", wrong)
+                .await
+                .is_err()
+        );
+        env.core
+            .otp_verify(&sender(), &p, "login", &code)
+            .await
+            .unwrap();
+        assert!(
+            env.core
+                .otp_verify(&sender(), &p, "login", &code)
+                .await
+                .is_err()
+        );
+        seen.lock().unwrap().push(code);
+        env.core
+            .otp_send(&sender(), otp(&env, "622000000", "signup"))
+            .await
+            .unwrap();
+        seen.lock().unwrap().push(code_for(&env, "622000000"));
+        env.sim.set_faults(Faults {
+            fail_rate: 1.0,
+            ..Faults::default()
+        });
+        let _ = env
+            .core
+            .otp_send(&sender(), otp(&env, "623000000", "login"))
+            .await;
+        env.core.drain().await.unwrap();
+        env.sim.set_faults(Faults::default());
+    })
+    .await;
+    assert!(
+        logs.contains("send accepted by the platform"),
+        "the capture saw the send path:\n{logs}"
+    );
+    for code in codes.lock().unwrap().iter() {
+        assert!(!has_number(&logs, code), "code {code} logged:\n{logs}");
+    }
+    assert!(!logs.contains(SECRET), "the API secret was logged");
     env.cleanup().await;
 }
 

@@ -96,6 +96,9 @@ pub enum Finish {
     },
     /// Ready again at `run_at_ms` (certainly not sent), message `queued`.
     Retry { run_at_ms: i64, error: String },
+    /// Never started (a worker shutting down with claimed jobs it has not sent): ready again
+    /// at once, the claim not counted as an attempt, message `queued`.
+    Release,
 }
 
 /// Jobs by state (operations, tests, the crash harness).
@@ -120,6 +123,153 @@ macro_rules! message_query {
             .bind($campaign.or($m.campaign_id))
             .bind($now)
     };
+}
+
+/// A worker's turn — finish a batch of jobs, claim new ones — as set-based statements: the
+/// batch goes in as one JSON array and the transaction holds at most three statements whatever
+/// its size (finish the jobs whose lease holds, claim, then every message touched). Per-row
+/// statements cost a round trip each to SQLite's connection thread and made recording the
+/// bottleneck of dispatch (`docs/benchmarks.md`).
+struct TurnSql {
+    finish_jobs: &'static str,
+    messages: &'static str,
+    pick: &'static str,
+}
+
+const POSTGRES_TURN: TurnSql = TurnSql {
+    finish_jobs: "UPDATE outbox_jobs o SET \
+        state = CASE WHEN v.r = 0 THEN 'done' ELSE 'ready' END, \
+        attempt = CASE WHEN v.r = 2 THEN o.attempt - 1 ELSE o.attempt END, \
+        lease_owner = NULL, lease_until_ms = NULL, run_at_ms = COALESCE(v.run, o.run_at_ms), \
+        last_error = CASE WHEN v.r = 2 THEN o.last_error ELSE v.err END, updated_ms = $2 \
+        FROM jsonb_to_recordset($1::jsonb) AS v(j BIGINT, w TEXT, a BIGINT, r BIGINT, run BIGINT, err TEXT) \
+        WHERE o.id = v.j AND o.lease_owner = v.w AND o.attempt = v.a AND o.state = 'running' \
+        RETURNING o.id",
+    messages: "UPDATE messages m SET status = v.s, platform_id = COALESCE(v.pid, m.platform_id), \
+        platform_message = COALESCE(v.pm, m.platform_message), updated_ms = $2 \
+        FROM jsonb_to_recordset($1::jsonb) AS v(m BIGINT, s TEXT, pid TEXT, pm TEXT) \
+        WHERE m.id = v.m",
+    pick: "SELECT id FROM outbox_jobs WHERE state = 'ready' AND run_at_ms <= $3 \
+        ORDER BY run_at_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED",
+};
+
+// `+state`: without the unary plus SQLite's planner walks the state index and probes the JSON
+// for each running job, instead of looking each item up by primary key.
+const SQLITE_TURN: TurnSql = TurnSql {
+    finish_jobs: "UPDATE outbox_jobs SET \
+        state = CASE WHEN v.r = 0 THEN 'done' ELSE 'ready' END, \
+        attempt = CASE WHEN v.r = 2 THEN outbox_jobs.attempt - 1 ELSE outbox_jobs.attempt END, \
+        lease_owner = NULL, lease_until_ms = NULL, run_at_ms = COALESCE(v.run, outbox_jobs.run_at_ms), \
+        last_error = CASE WHEN v.r = 2 THEN outbox_jobs.last_error ELSE v.err END, updated_ms = $2 \
+        FROM (SELECT value ->> 'j' AS j, value ->> 'w' AS w, value ->> 'a' AS a, value ->> 'r' AS r, \
+              value ->> 'run' AS run, value ->> 'err' AS err FROM json_each($1)) AS v \
+        WHERE outbox_jobs.id = v.j AND outbox_jobs.lease_owner = v.w AND outbox_jobs.attempt = v.a \
+        AND +outbox_jobs.state = 'running' RETURNING outbox_jobs.id",
+    messages: "UPDATE messages SET status = v.s, platform_id = COALESCE(v.pid, messages.platform_id), \
+        platform_message = COALESCE(v.pm, messages.platform_message), updated_ms = $2 \
+        FROM (SELECT value ->> 'm' AS m, value ->> 's' AS s, value ->> 'pid' AS pid, \
+              value ->> 'pm' AS pm FROM json_each($1)) AS v \
+        WHERE messages.id = v.m",
+    pick: "SELECT id FROM outbox_jobs WHERE state = 'ready' AND run_at_ms <= $3 \
+        ORDER BY run_at_ms, id LIMIT $4",
+};
+
+/// The jobs half of a finish batch, as JSON for [`TurnSql::finish_jobs`].
+fn finish_json(items: &[(Lease, Finish)]) -> String {
+    let rows: Vec<serde_json::Value> = items
+        .iter()
+        .map(|(l, f)| {
+            let (r, run_at, error) = match f {
+                Finish::Complete {
+                    status,
+                    platform_message,
+                    ..
+                } => (
+                    0,
+                    None,
+                    platform_message
+                        .clone()
+                        .filter(|_| *status == MessageStatus::Failed),
+                ),
+                Finish::Retry { run_at_ms, error } => (1, Some(*run_at_ms), Some(error.clone())),
+                Finish::Release => (2, None, None),
+            };
+            serde_json::json!({ "j": l.job_id, "w": l.worker, "a": l.attempt,
+                "r": r, "run": run_at, "err": error })
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
+}
+
+/// The messages half of a turn, as JSON for [`TurnSql::messages`]: the outcome of each
+/// finished job whose lease held, and `sending` for each claimed one.
+fn messages_json(items: &[(Lease, Finish)], kept: &[bool], claimed: &[Job]) -> Option<String> {
+    let queued = |id: i64, s: MessageStatus| serde_json::json!({ "m": id, "s": s.as_str() });
+    let rows: Vec<serde_json::Value> = items
+        .iter()
+        .zip(kept)
+        .filter(|(_, k)| **k)
+        .map(|((l, f), _)| match f {
+            Finish::Complete {
+                status,
+                platform_id,
+                platform_message,
+            } => serde_json::json!({ "m": l.message_id, "s": status.as_str(),
+                "pid": platform_id, "pm": platform_message }),
+            Finish::Retry { .. } | Finish::Release => queued(l.message_id, MessageStatus::Queued),
+        })
+        .chain(
+            claimed
+                .iter()
+                .map(|j| queued(j.message_id, MessageStatus::Sending)),
+        )
+        .collect();
+    (!rows.is_empty()).then(|| serde_json::Value::Array(rows).to_string())
+}
+
+/// One turn in the open transaction `$tx`: finishes `$items` (`$1` JSON, `$2` now), runs the
+/// claim statement `$claim` if any (`$1` worker, `$2` lease end, `$3` now, `$4` limit or job
+/// id), then sets every touched message — finished ones to their outcome, claimed ones to
+/// `sending`, so `sending` is committed before any call. Evaluates to (leases held, jobs).
+macro_rules! turn_in_tx {
+    ($tx:ident, $sql:expr, $items:expr, $claim:expr, $worker:expr, $fourth:expr, $until:expr, $now:expr) => {{
+        let kept: Vec<bool> = if $items.is_empty() {
+            Vec::new()
+        } else {
+            let done: std::collections::HashSet<i64> =
+                sqlx::query_scalar::<_, i64>($sql.finish_jobs)
+                    .bind(finish_json($items))
+                    .bind($now)
+                    .fetch_all(&mut *$tx)
+                    .await?
+                    .into_iter()
+                    .collect();
+            $items
+                .iter()
+                .map(|(l, _)| done.contains(&l.job_id))
+                .collect()
+        };
+        let jobs: Vec<Job> = match $claim {
+            Some(sql) => {
+                sqlx::query_as::<_, Job>(sql)
+                    .bind($worker)
+                    .bind($until)
+                    .bind($now)
+                    .bind($fourth)
+                    .fetch_all(&mut *$tx)
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        if let Some(json) = messages_json($items, &kept, &jobs) {
+            sqlx::query($sql.messages)
+                .bind(json)
+                .bind($now)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        (kept, jobs)
+    }};
 }
 
 impl Store {
@@ -196,21 +346,51 @@ impl Store {
         lease_ms: i64,
         now_ms: i64,
     ) -> Result<Vec<Job>> {
-        let pick = match self.backend_name() {
-            "postgres" => {
-                "SELECT id FROM outbox_jobs WHERE state = 'ready' AND run_at_ms <= $3 \
-                           ORDER BY run_at_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED"
-            }
-            _ => {
-                "SELECT id FROM outbox_jobs WHERE state = 'ready' AND run_at_ms <= $3 \
-                  ORDER BY run_at_ms, id LIMIT $4"
-            }
-        };
-        let sql = format!(
+        Ok(self
+            .finish_and_claim(&[], worker, limit, lease_ms, now_ms)
+            .await?
+            .1)
+    }
+
+    fn turn_sql(&self) -> &'static TurnSql {
+        match self.backend_name() {
+            "postgres" => &POSTGRES_TURN,
+            _ => &SQLITE_TURN,
+        }
+    }
+
+    /// The claim statement of [`Store::claim_jobs`] for this backend.
+    fn claim_sql(&self) -> String {
+        format!(
             "UPDATE outbox_jobs SET state = 'running', lease_owner = $1, lease_until_ms = $2, \
-             attempt = attempt + 1, updated_ms = $3 WHERE id IN ({pick}) RETURNING {JOB_COLUMNS}"
-        );
-        self.claim_with(&sql, worker, limit, lease_ms, now_ms).await
+             attempt = attempt + 1, updated_ms = $3 WHERE id IN ({}) RETURNING {JOB_COLUMNS}",
+            self.turn_sql().pick
+        )
+    }
+
+    /// Records the ends of claimed jobs (as [`Store::finish_jobs`]) **and** claims up to
+    /// `limit` ready jobs (as [`Store::claim_jobs`]) in one transaction: a worker pays one
+    /// commit — one fsync on SQLite — for both halves of its turn.
+    pub async fn finish_and_claim(
+        &self,
+        items: &[(Lease, Finish)],
+        worker: &str,
+        limit: i64,
+        lease_ms: i64,
+        now_ms: i64,
+    ) -> Result<(Vec<bool>, Vec<Job>)> {
+        let claim = (limit > 0).then(|| self.claim_sql());
+        if items.is_empty() && claim.is_none() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let sql = self.turn_sql();
+        let until = now_ms + lease_ms;
+        Ok(on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let r = turn_in_tx!(tx, sql, items, claim.as_deref(), worker, limit, until, now_ms);
+            tx.commit().await?;
+            r
+        }))
     }
 
     /// Claims one given job if it is ready, whatever its `run_at_ms` (the console dispatches a
@@ -242,24 +422,12 @@ impl Store {
         lease_ms: i64,
         now_ms: i64,
     ) -> Result<Vec<Job>> {
+        let turn = self.turn_sql();
         let until = now_ms + lease_ms;
+        let none: &[(Lease, Finish)] = &[];
         Ok(on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
-            let jobs: Vec<Job> = sqlx::query_as::<_, Job>(sql)
-                .bind(worker).bind(until).bind(now_ms).bind(fourth)
-                .fetch_all(&mut *tx).await?;
-            if !jobs.is_empty() {
-                // one statement for the whole claim, naming exactly the claimed messages (ids
-                // are our own integers: written into the SQL, no user text). Not "every job of
-                // this lease": with a clock that stands still, or two claims in one millisecond,
-                // that would also lock messages whose outcome is being recorded — a deadlock.
-                let ids: Vec<String> = jobs.iter().map(|j| j.message_id.to_string()).collect();
-                let sql = format!(
-                    "UPDATE messages SET status = 'sending', updated_ms = $1 WHERE id IN ({})",
-                    ids.join(",")
-                );
-                sqlx::query(&sql).bind(now_ms).execute(&mut *tx).await?;
-            }
+            let (_, jobs) = turn_in_tx!(tx, turn, none, Some(sql), worker, fourth, until, now_ms);
             tx.commit().await?;
             jobs
         }))
@@ -303,53 +471,7 @@ impl Store {
     /// `synchronous=FULL` each commit is an fsync, so the workers record in batches). Each item
     /// applies only if its lease still holds; the result says which did.
     pub async fn finish_jobs(&self, items: &[(Lease, Finish)], now_ms: i64) -> Result<Vec<bool>> {
-        if items.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            let mut kept = Vec::with_capacity(items.len());
-            for (lease, f) in items {
-                let n = match f {
-                    Finish::Complete { status, platform_id, platform_message } => {
-                        let n = sqlx::query(
-                            "UPDATE outbox_jobs SET state = 'done', lease_owner = NULL, lease_until_ms = NULL, \
-                             last_error = $4, updated_ms = $5 \
-                             WHERE id = $1 AND lease_owner = $2 AND attempt = $3 AND state = 'running'")
-                            .bind(lease.job_id).bind(&lease.worker).bind(lease.attempt)
-                            .bind(platform_message.as_deref().filter(|_| *status == MessageStatus::Failed))
-                            .bind(now_ms)
-                            .execute(&mut *tx).await?.rows_affected();
-                        if n == 1 {
-                            sqlx::query(
-                                "UPDATE messages SET status = $2, platform_id = COALESCE($3, platform_id), \
-                                 platform_message = COALESCE($4, platform_message), updated_ms = $5 WHERE id = $1")
-                                .bind(lease.message_id).bind(status.as_str()).bind(platform_id.as_deref())
-                                .bind(platform_message.as_deref()).bind(now_ms)
-                                .execute(&mut *tx).await?;
-                        }
-                        n
-                    }
-                    Finish::Retry { run_at_ms, error } => {
-                        let n = sqlx::query(
-                            "UPDATE outbox_jobs SET state = 'ready', lease_owner = NULL, lease_until_ms = NULL, \
-                             run_at_ms = $4, last_error = $5, updated_ms = $6 \
-                             WHERE id = $1 AND lease_owner = $2 AND attempt = $3 AND state = 'running'")
-                            .bind(lease.job_id).bind(&lease.worker).bind(lease.attempt).bind(run_at_ms)
-                            .bind(error).bind(now_ms)
-                            .execute(&mut *tx).await?.rows_affected();
-                        if n == 1 {
-                            sqlx::query("UPDATE messages SET status = 'queued', updated_ms = $2 WHERE id = $1")
-                                .bind(lease.message_id).bind(now_ms).execute(&mut *tx).await?;
-                        }
-                        n
-                    }
-                };
-                kept.push(n == 1);
-            }
-            tx.commit().await?;
-            kept
-        }))
+        Ok(self.finish_and_claim(items, "", 0, 0, now_ms).await?.0)
     }
 
     /// Ends every job still `running` past its lease: the job is `done` and its message
