@@ -65,8 +65,9 @@ impl BeginWrite for sqlx::SqlitePool {
 /// the connection back to the pool inside an open transaction (transact-rs/sqlx#4393, unfixed
 /// in sqlx 0.8). On its own task the `BEGIN` always completes, and if nobody awaits the
 /// transaction any more it is dropped there, which queues its rollback before the connection
-/// is reused. `tests` below drop such futures at random points and check, from another
-/// session, that no pooled backend is left inside a transaction block.
+/// is reused. `tests` below put a slow proxy in front of PostgreSQL, drop a transaction's
+/// future while its `BEGIN` is on the wire, and check from another session that the backend
+/// is not left `idle in transaction` — which sqlx's own `begin()` does, in the same test.
 impl BeginWrite for sqlx::PgPool {
     type Db = sqlx::Postgres;
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
@@ -146,6 +147,106 @@ pub(crate) use bind_args;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::str::FromStr;
+    use std::time::Duration;
+
+    /// A TCP proxy to `target` that holds every answer of the server for `delay`: it widens the
+    /// window between "BEGIN sent" and "BEGIN answered" so a test can drop a future inside it.
+    async fn slow_proxy(target: std::net::SocketAddr, delay: Duration) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let server = tokio::net::TcpStream::connect(target).await.unwrap();
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                tokio::spawn(async move { tokio::io::copy(&mut cr, &mut sw).await });
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n) = sr.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        tokio::time::sleep(delay).await;
+                        if cw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        port
+    }
+
+    /// Drops a transaction's future while its `BEGIN` is in flight, lets the pool take the
+    /// connection back, and says whether that backend now sits inside a transaction block.
+    async fn left_in_transaction(url: &str, guarded: bool) -> bool {
+        let opts = sqlx::postgres::PgConnectOptions::from_str(url).unwrap();
+        let target = tokio::net::lookup_host((opts.get_host(), opts.get_port()))
+            .await
+            .unwrap()
+            .next()
+            .unwrap();
+        let port = slow_proxy(target, Duration::from_millis(60)).await;
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(opts.clone().host("127.0.0.1").port(port))
+            .await
+            .unwrap();
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        let idle = |pool: sqlx::PgPool| async move {
+            for _ in 0..300 {
+                if pool.num_idle() == 1 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("the connection never came back to the pool");
+        };
+        // back in the pool (sqlx pings a connection on release: 60 ms through the proxy)
+        idle(pool.clone()).await;
+        // the client gives up 20 ms into a BEGIN whose answer takes 60 ms (axum drops a
+        // handler's future the same way when the browser disconnects)
+        let p = pool.clone();
+        let begin = async move {
+            if guarded {
+                p.begin_write().await.map(drop)
+            } else {
+                p.begin().await.map(drop)
+            }
+        };
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), begin)
+                .await
+                .is_err(),
+            "the BEGIN was still in flight when dropped"
+        );
+        // the connection goes back to the pool, then is used as any other
+        idle(pool.clone()).await;
+        sqlx::query("SELECT 1").execute(&pool).await.unwrap();
+        idle(pool.clone()).await;
+        // seen from another session
+        let watcher = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .unwrap();
+        let state: Option<String> =
+            sqlx::query_scalar("SELECT state FROM pg_stat_activity WHERE pid = $1")
+                .bind(pid)
+                .fetch_optional(&watcher)
+                .await
+                .unwrap()
+                .flatten();
+        watcher.close().await;
+        pool.close().await;
+        state.is_some_and(|s| s.starts_with("idle in transaction"))
+    }
 
     #[tokio::test]
     async fn a_begin_dropped_mid_flight_never_returns_a_connection_inside_a_transaction() {
@@ -153,66 +254,16 @@ mod tests {
             eprintln!("skipped: MESSAGEPRO_TEST_DATABASE_URL is not set (PostgreSQL)");
             return;
         };
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(2)
-            .min_connections(2)
-            .connect(&url)
-            .await
-            .unwrap();
-        // the two backends of the pool
-        let (mut a, mut b) = (pool.acquire().await.unwrap(), pool.acquire().await.unwrap());
-        let mut pids = Vec::new();
-        for c in [&mut a, &mut b] {
-            let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-                .fetch_one(&mut **c)
-                .await
-                .unwrap();
-            pids.push(pid);
-        }
-        drop((a, b));
-        // drop the transaction's future at a varying point (after k scheduler turns: finer
-        // than the timer's millisecond), many times
-        for i in 0..600u64 {
-            let p = pool.clone();
-            let fut = async move {
-                let mut tx = p.begin_write().await?;
-                sqlx::query("SELECT 1").execute(&mut *tx).await?;
-                tx.commit().await
-            };
-            let turns = i % 60;
-            tokio::select! {
-                _ = fut => {}
-                _ = async { for _ in 0..turns { tokio::task::yield_now().await } } => {}
-            }
-        }
-        // let the spawned BEGINs finish, and their dropped transactions roll back on next use
-        for _ in 0..500 {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            if pool.num_idle() == pool.size() as usize {
-                break;
-            }
-        }
-        for _ in 0..4 {
-            sqlx::query("SELECT 1").execute(&pool).await.unwrap();
-        }
-        // seen from another session: neither backend sits inside a transaction block
-        let watcher = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(1)
-            .connect(&url)
-            .await
-            .unwrap();
-        let stuck: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ANY($1) AND state LIKE 'idle in transaction%'",
-        )
-        .bind(&pids)
-        .fetch_one(&watcher)
-        .await
-        .unwrap();
-        assert_eq!(
-            stuck, 0,
-            "a pooled connection was left inside a transaction"
+        // the hazard is real with sqlx's own `begin()` (transact-rs/sqlx#4393): this proves the
+        // test can see it. If this starts failing, a sqlx release fixed it and the guard in
+        // `BeginWrite for PgPool` can go.
+        assert!(
+            left_in_transaction(&url, false).await,
+            "sqlx's begin() no longer leaves the connection in a transaction"
         );
-        watcher.close().await;
-        pool.close().await;
+        assert!(
+            !left_in_transaction(&url, true).await,
+            "begin_write() returned a pooled connection inside a transaction"
+        );
     }
 }
