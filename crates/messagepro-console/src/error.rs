@@ -102,6 +102,16 @@ impl From<messagepro_core::SendError> for AppError {
     }
 }
 
+impl From<messagepro_core::ContactsError> for AppError {
+    fn from(e: messagepro_core::ContactsError) -> Self {
+        match e {
+            messagepro_core::ContactsError::Forbidden => AppError::Forbidden,
+            messagepro_core::ContactsError::Store(e) => e.into(),
+            other => AppError::Internal(anyhow::anyhow!("contacts: {}", other.code())),
+        }
+    }
+}
+
 impl From<messagepro_store::StoreError> for AppError {
     fn from(e: messagepro_store::StoreError) -> Self {
         AppError::Internal(e.into())

@@ -492,12 +492,12 @@ async fn pages_still_render_when_the_platform_fails() {
 }
 
 #[tokio::test]
-async fn the_preview_adds_the_members_of_chosen_groups_without_duplicates() {
+async fn the_preview_adds_the_members_of_chosen_groups_without_duplicates_or_opted_out_ones() {
     let app = spawn_app_with_sim().await;
     app.login_as("operateur").await;
     let fx = app.fixture();
     let group = fx.groups[0].id;
-    let members: Vec<String> = fx
+    let mut members: Vec<String> = fx
         .contacts
         .iter()
         .filter(|c| c.groups.contains(&group))
@@ -508,7 +508,18 @@ async fn the_preview_adds_the_members_of_chosen_groups_without_duplicates() {
                 .to_owned()
         })
         .collect();
-    assert!(!members.is_empty(), "fixture group has members");
+    assert!(members.len() >= 2, "fixture group has members");
+    // a member who opted out locally is left out, as the campaign leaves them out
+    let out = app
+        .store
+        .insert_contact("Parti", &members[1], 0)
+        .await
+        .unwrap();
+    app.store
+        .set_contact_opt_out(out.id, Some(1), 1)
+        .await
+        .unwrap();
+    let opted_out = members.remove(1);
     let device = app.online_device();
     let group = group.to_string();
     let r = app
@@ -536,6 +547,10 @@ async fn the_preview_adds_the_members_of_chosen_groups_without_duplicates() {
     for m in &members {
         assert!(got.contains(&m.as_str()), "{m} missing from {csv}");
     }
+    assert!(
+        !got.contains(&opted_out.as_str()),
+        "{opted_out} opted out: {csv}"
+    );
     app.cleanup().await;
 }
 

@@ -8,21 +8,28 @@
 //!   the audit entry; errors are machine codes ([`SendError::code`]) the console translates.
 //! - [`outbox`] — the job payload (everything needed to replay a send), the dispatch of one job
 //!   (claim → `sending` committed → platform → outcome) and the [`Worker`] that claims jobs,
-//!   expires leases and runs reconciliation.
+//!   expires leases and runs reconciliation. A worker's *turn* is one transaction that records
+//!   the outcomes gathered so far and claims what its window lacks (group commit).
 //! - [`reconcile`] — moves `pending` / `unknown` messages to what the platform says.
 //! - [`otp`] — one-time codes: CSPRNG, keyed hash, phone + purpose, attempts, single use, limits.
 //! - [`nonce`] — one-time form tokens (double-submit guard) in the database.
-//! - [`recipients`] — reading typed or uploaded recipient lists.
+//! - [`recipients`] — reading typed or uploaded recipient lists; [`Core::group_members`]
+//!   expands platform groups (less opted-out contacts) for a campaign and its preview alike.
+//! - [`contacts`] — CSV import with a per-row report, and the two-way sync with the platform's
+//!   contacts and groups.
+//! - [`pricing`] — unit prices from the platform's rates and the cost estimate of a send.
 //!
 //! Dependency direction: client ← core ← console ← cli; store ← core.
 
 pub mod actor;
 pub mod clock;
+pub mod contacts;
 pub mod error;
 pub mod nonce;
 pub mod otp;
 pub mod outbox;
 pub mod permissions;
+pub mod pricing;
 pub mod recipients;
 pub mod reconcile;
 pub mod send;
@@ -32,6 +39,7 @@ use std::time::{Duration, Instant};
 
 pub use actor::Actor;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use contacts::ContactsError;
 pub use error::{FailCause, SendError};
 pub use messagepro_store::Store;
 pub use outbox::{Worker, WorkerHandle};

@@ -327,36 +327,45 @@ impl Core {
     async fn campaign_recipients(&self, req: &CampaignRequest) -> Result<Vec<Phone>, SendError> {
         let mut seen = HashSet::new();
         let mut out = Vec::new();
-        for p in &req.numbers {
+        let members = if req.groups.is_empty() {
+            Vec::new()
+        } else {
+            self.group_members(&req.groups)
+                .await
+                .map_err(|_| SendError::Invalid("groups_unreadable"))?
+        };
+        for p in req.numbers.iter().cloned().chain(members) {
             if seen.insert(p.e164().to_owned()) {
-                out.push(p.clone());
+                out.push(p);
             }
         }
-        if !req.groups.is_empty() {
-            let contacts = self
-                .inner
-                .platform
-                .all_contacts()
-                .await
-                .map_err(|_| SendError::Invalid("groups_unreadable"))?;
-            let wanted: HashSet<String> = req.groups.iter().map(|g| g.to_string()).collect();
-            let country = self.inner.platform.default_country().to_owned();
-            for c in contacts {
-                if !c.groups.iter().any(|g| wanted.contains(g)) {
-                    continue;
-                }
-                let Ok(p) = Phone::parse(&c.phone, &country) else {
-                    continue;
-                };
-                // opted-out local contacts are left out
-                if let Ok(Some(local)) = self.inner.store.contact_by_phone(p.e164()).await
-                    && local.opted_out_ms.is_some()
-                {
-                    continue;
-                }
-                if seen.insert(p.e164().to_owned()) {
-                    out.push(p);
-                }
+        Ok(out)
+    }
+
+    /// The members of platform groups, as a campaign to those groups would send to them (the
+    /// campaign and its preview use this one list): platform contacts in any of `groups` whose
+    /// phone parses, less the local contacts that opted out, de-duplicated in platform order.
+    pub async fn group_members(&self, groups: &[u64]) -> Result<Vec<Phone>, messagepro::Error> {
+        let contacts = self.inner.platform.all_contacts().await?;
+        let wanted: HashSet<String> = groups.iter().map(|g| g.to_string()).collect();
+        let country = self.inner.platform.default_country().to_owned();
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for c in contacts {
+            if !c.groups.iter().any(|g| wanted.contains(g.trim())) {
+                continue;
+            }
+            let Ok(p) = Phone::parse(&c.phone, &country) else {
+                continue;
+            };
+            // opted-out local contacts are left out
+            if let Ok(Some(local)) = self.inner.store.contact_by_phone(p.e164()).await
+                && local.opted_out_ms.is_some()
+            {
+                continue;
+            }
+            if seen.insert(p.e164().to_owned()) {
+                out.push(p);
             }
         }
         Ok(out)

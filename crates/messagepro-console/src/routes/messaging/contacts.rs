@@ -2,16 +2,11 @@
 //! (with groups), CSV import with a per-row report, groups, and a two-way sync with Message Pro.
 //!
 //! Phones are parsed at the edge with [`Phone`] and the configured default country and stored in
-//! E.164, so `621 23 45 67` and `+224 621 23 45 67` are one contact. The import reports **every**
-//! row (created, duplicate — of an earlier line or of an existing contact —, invalid or missing
-//! phone) with its line number: nothing is dropped silently.
-//!
-//! Why the sync matches by phone (contacts) and by name (groups): the platform returns no id on
-//! create and the local store keeps no platform id, so these are the only keys both sides share.
-//! A local contact is pushed into the platform groups of its local groups; one without a group is
-//! reported, not pushed (`create/contact` needs at least one group).
+//! E.164, so `621 23 45 67` and `+224 621 23 45 67` are one contact. The import (a report for
+//! **every** row) and the sync live in `messagepro-core` ([`messagepro_core::contacts`]): these
+//! handlers read the form, call core and turn its codes into sentences.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 
 use askama::Template;
 use axum::Router;
@@ -19,7 +14,12 @@ use axum::extract::{FromRequest, Multipart, Path, Query, RawForm, Request};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use http::{StatusCode, header};
-use messagepro::{CreateContact, Phone};
+use messagepro::Phone;
+use messagepro_core::ContactsError;
+use messagepro_core::contacts::{
+    self, ContactSyncReport, ImportReport, ImportRow, MAX_NAME, RowOutcome, SyncIssue, SyncReason,
+    SyncSubject, clip,
+};
 use messagepro_store::{Contact, ContactFilter, Group, Outcome, Page, StoreError};
 use serde::Deserialize;
 
@@ -61,10 +61,6 @@ pub fn router() -> Router<AppState> {
 
 /// Contacts per page.
 pub const PAGE_SIZE: i64 = 50;
-/// Rows accepted in one import.
-pub const MAX_IMPORT_ROWS: usize = 10_000;
-/// Longest name kept.
-const MAX_NAME: usize = 100;
 
 /// The `(key, value)` pairs of a urlencoded body (repeated keys kept, e.g. `groups`).
 fn pairs(body: &[u8]) -> Vec<(String, String)> {
@@ -85,10 +81,6 @@ fn ids(pairs: &[(String, String)], key: &str) -> BTreeSet<i64> {
         .filter(|(k, _)| k == key)
         .filter_map(|(_, v)| v.trim().parse().ok())
         .collect()
-}
-
-fn clip(s: &str, n: usize) -> String {
-    s.trim().chars().take(n).collect()
 }
 
 fn unprocessable(mut r: Response) -> Response {
@@ -549,161 +541,6 @@ async fn create_group(ui: Ui, RawForm(body): RawForm) -> Result<Response, AppErr
 
 // ----- import ------------------------------------------------------------------------------
 
-/// What happened to one row of an import.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RowOutcome {
-    Created,
-    /// The number is on an earlier line of the same file.
-    DuplicateInFile,
-    /// The number is already a contact.
-    DuplicateExisting,
-    InvalidPhone,
-    MissingPhone,
-    TooManyRows,
-}
-
-impl RowOutcome {
-    pub fn key(self) -> &'static str {
-        match self {
-            RowOutcome::Created => "contacts.import.created",
-            RowOutcome::DuplicateInFile => "contacts.import.duplicate_file",
-            RowOutcome::DuplicateExisting => "contacts.import.duplicate_existing",
-            RowOutcome::InvalidPhone => "contacts.import.invalid_phone",
-            RowOutcome::MissingPhone => "contacts.import.missing_phone",
-            RowOutcome::TooManyRows => "contacts.import.too_many",
-        }
-    }
-    pub fn css(self) -> &'static str {
-        match self {
-            RowOutcome::Created => "sent",
-            RowOutcome::DuplicateInFile | RowOutcome::DuplicateExisting => "unknown",
-            _ => "failed",
-        }
-    }
-}
-
-/// One reported row.
-#[derive(Debug, Clone)]
-pub struct ImportRow {
-    /// 1-based line of the file.
-    pub line: u64,
-    pub name: String,
-    /// What the file said.
-    pub input: String,
-    /// E.164, when it parsed.
-    pub phone: Option<String>,
-    pub outcome: RowOutcome,
-    /// For in-file duplicates: the first line with that number.
-    pub first_line: Option<u64>,
-}
-
-/// A parsed row before it touches the store.
-#[derive(Debug, Clone)]
-struct RawRow {
-    line: u64,
-    name: String,
-    phone: String,
-}
-
-const PHONE_HEADERS: &[&str] = &[
-    "phone",
-    "telephone",
-    "téléphone",
-    "tel",
-    "tél",
-    "numero",
-    "numéro",
-    "number",
-    "mobile",
-    "portable",
-];
-const NAME_HEADERS: &[&str] = &["name", "nom", "nom complet", "full name", "contact"];
-
-/// The 1-based line of the first non-newline byte at or after `offset`.
-fn line_of(text: &[u8], offset: usize) -> u64 {
-    let mut start = offset.min(text.len());
-    while start < text.len() && matches!(text[start], b'\n' | b'\r') {
-        start += 1;
-    }
-    1 + text[..start].iter().filter(|&&b| b == b'\n').count() as u64
-}
-
-/// Reads CSV text (`,` or `;`, optional header `name/nom`, `phone/téléphone…`; without a header
-/// the columns are name then phone, or phone alone). Blank lines are not rows.
-fn parse_csv(text: &str) -> Vec<RawRow> {
-    let text = text.trim_start_matches('\u{feff}');
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let delim = if first.matches(';').count() > first.matches(',').count() {
-        b';'
-    } else if first.contains('\t') && !first.contains(',') {
-        b'\t'
-    } else {
-        b','
-    };
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delim)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let (mut name_col, mut phone_col): (Option<usize>, usize) = (Some(0), 1);
-    let mut out = Vec::new();
-    let mut header_seen = false;
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = rdr.position().line();
-        match rdr.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(_) => {
-                // an unreadable line (bad quoting) is reported as a row without a phone
-                out.push(RawRow {
-                    line,
-                    name: String::new(),
-                    phone: String::new(),
-                });
-                continue;
-            }
-        }
-        // the reader's position of a record that follows blank lines points at those lines:
-        // count the newlines up to its first real byte instead
-        let line = record
-            .position()
-            .map(|p| line_of(text.as_bytes(), p.byte() as usize))
-            .unwrap_or(line);
-        if record.iter().all(|f| f.is_empty()) {
-            continue;
-        }
-        if !header_seen {
-            header_seen = true;
-            let lower: Vec<String> = record.iter().map(|f| f.to_lowercase()).collect();
-            let p = lower
-                .iter()
-                .position(|f| PHONE_HEADERS.contains(&f.as_str()));
-            if let Some(p) = p {
-                phone_col = p;
-                name_col = lower
-                    .iter()
-                    .position(|f| NAME_HEADERS.contains(&f.as_str()));
-                continue;
-            }
-            if record.len() == 1 {
-                name_col = None;
-                phone_col = 0;
-            }
-        }
-        out.push(RawRow {
-            line,
-            name: name_col
-                .and_then(|c| record.get(c))
-                .map(|s| clip(s, MAX_NAME))
-                .unwrap_or_default(),
-            phone: record.get(phone_col).unwrap_or("").to_owned(),
-        });
-    }
-    out
-}
-
 #[derive(Template)]
 #[template(path = "messaging/contacts_import.html")]
 struct ImportPage {
@@ -711,40 +548,33 @@ struct ImportPage {
     groups: Vec<Group>,
     selected: BTreeSet<i64>,
     csv: String,
-    report: Option<Vec<ImportRow>>,
+    report: Option<ImportReport>,
     error: Option<String>,
 }
 
 impl ImportPage {
-    fn count(&self, o: &RowOutcome) -> usize {
-        self.report
-            .as_ref()
-            .map(|r| r.iter().filter(|x| x.outcome == *o).count())
-            .unwrap_or(0)
-    }
-    fn summary(&self) -> String {
-        let n = |o| self.count(&o).to_string();
-        let total = self.report.as_ref().map(Vec::len).unwrap_or(0).to_string();
-        let dup = (self.count(&RowOutcome::DuplicateInFile)
-            + self.count(&RowOutcome::DuplicateExisting))
-        .to_string();
-        let invalid = (self.count(&RowOutcome::InvalidPhone)
-            + self.count(&RowOutcome::MissingPhone)
-            + self.count(&RowOutcome::TooManyRows))
-        .to_string();
+    fn summary(&self, report: &ImportReport) -> String {
         self.page.tf(
             "contacts.import.summary",
             &[
-                ("total", &total),
-                ("created", &n(RowOutcome::Created)),
-                ("duplicates", &dup),
-                ("invalid", &invalid),
+                ("total", &report.rows.len().to_string()),
+                ("created", &report.created().to_string()),
+                ("duplicates", &report.duplicates().to_string()),
+                ("invalid", &report.invalid().to_string()),
             ],
         )
     }
     fn row_text(&self, r: &ImportRow) -> String {
         let first = r.first_line.map(|l| l.to_string()).unwrap_or_default();
-        self.page.tf(r.outcome.key(), &[("line", &first)])
+        let key = format!("contacts.import.{}", r.outcome.code());
+        self.page.tf(&key, &[("line", &first)])
+    }
+    fn css(&self, r: &ImportRow) -> &'static str {
+        match r.outcome {
+            RowOutcome::Created => "sent",
+            o if o.is_duplicate() => "unknown",
+            _ => "failed",
+        }
     }
 }
 
@@ -812,136 +642,40 @@ async fn read_import(state: &AppState, req: Request) -> Result<ImportInput, AppE
     Ok(input)
 }
 
-/// Decodes an uploaded file: UTF-8, else Windows-1252/Latin-1 (Excel's default in French).
-fn decode(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_owned(),
-        Err(_) => bytes.iter().map(|&b| b as char).collect(),
-    }
-}
-
-/// Imports rows into the store and reports each one.
-pub async fn import_rows(
-    state: &AppState,
-    rows: &[(u64, String, String)],
-    groups: &BTreeSet<i64>,
-) -> Result<Vec<ImportRow>, AppError> {
-    let country = &state.settings.default_country;
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    let mut report = Vec::with_capacity(rows.len());
-    for (i, (line, name, input)) in rows.iter().enumerate() {
-        let mut row = ImportRow {
-            line: *line,
-            name: name.clone(),
-            input: clip(input, 40),
-            phone: None,
-            outcome: RowOutcome::Created,
-            first_line: None,
-        };
-        if i >= MAX_IMPORT_ROWS {
-            row.outcome = RowOutcome::TooManyRows;
-            report.push(row);
-            continue;
-        }
-        if input.trim().is_empty() {
-            row.outcome = RowOutcome::MissingPhone;
-            report.push(row);
-            continue;
-        }
-        let Ok(phone) = Phone::parse(input, country) else {
-            row.outcome = RowOutcome::InvalidPhone;
-            report.push(row);
-            continue;
-        };
-        let e164 = phone.e164().to_owned();
-        row.phone = Some(e164.clone());
-        if let Some(first) = seen.get(&e164) {
-            row.outcome = RowOutcome::DuplicateInFile;
-            row.first_line = Some(*first);
-            report.push(row);
-            continue;
-        }
-        seen.insert(e164.clone(), *line);
-        let now = state.clock.now_ms();
-        let contact_name = if name.is_empty() {
-            e164.clone()
-        } else {
-            name.clone()
-        };
-        let id = match state.store.insert_contact(&contact_name, &e164, now).await {
-            Ok(c) => c.id,
-            Err(StoreError::Conflict(_)) => {
-                row.outcome = RowOutcome::DuplicateExisting;
-                // an existing contact still joins the chosen groups
-                match state.store.contact_by_phone(&e164).await? {
-                    Some(c) => c.id,
-                    None => {
-                        report.push(row);
-                        continue;
-                    }
-                }
-            }
-            Err(e) => return Err(e.into()),
-        };
-        for g in groups {
-            state.store.add_to_group(id, *g).await?;
-        }
-        report.push(row);
-    }
-    Ok(report)
-}
-
 #[tracing::instrument(skip_all)]
 async fn import(ui: Ui, req: Request) -> Result<Response, AppError> {
     // htmx does not swap 4xx answers: its requests get the error page with 200
     let htmx = req.headers().contains_key("hx-request");
     let input = read_import(&ui.state, req).await?;
-    let all_groups = ui.state.store.list_groups().await?;
-    let groups: BTreeSet<i64> = input
-        .groups
-        .iter()
-        .copied()
-        .filter(|id| all_groups.iter().any(|g| g.id == *id))
-        .collect();
     let text = match &input.file {
-        Some(bytes) => decode(bytes),
+        Some(bytes) => contacts::decode(bytes),
         None => input.csv.clone(),
     };
-    let raw = parse_csv(&text);
-    if raw.is_empty() {
-        let msg = ui.t("contacts.import.empty");
-        return render(&ImportPage {
-            page: ui.page("contacts.import_title"),
-            groups: all_groups,
-            selected: groups,
-            csv: input.csv,
-            report: None,
-            error: Some(msg),
-        })
-        .map(|r| if htmx { r } else { unprocessable(r) });
-    }
-    let rows: Vec<(u64, String, String)> =
-        raw.into_iter().map(|r| (r.line, r.name, r.phone)).collect();
-    let report = import_rows(&ui.state, &rows, &groups).await?;
-    let created = report
-        .iter()
-        .filter(|r| r.outcome == RowOutcome::Created)
-        .count();
-    let user = ui.user()?;
-    audit(
-        &ui.state,
-        Some((user.id, &user.username)),
-        "contact.import",
-        None,
-        None,
-        Outcome::Success,
-        Some(format!("{} rows, {created} created", report.len())),
-    )
-    .await;
+    let result = ui
+        .state
+        .core
+        .import_contacts(&ui.actor()?, &text, &input.groups)
+        .await;
+    let report = match result {
+        Ok(report) => report,
+        Err(ContactsError::EmptyImport) => {
+            let msg = ui.t("contacts.import.empty");
+            return render(&ImportPage {
+                page: ui.page("contacts.import_title"),
+                groups: ui.state.store.list_groups().await?,
+                selected: input.groups,
+                csv: input.csv,
+                report: None,
+                error: Some(msg),
+            })
+            .map(|r| if htmx { r } else { unprocessable(r) });
+        }
+        Err(e) => return Err(e.into()),
+    };
     render(&ImportPage {
         page: ui.page("contacts.import_title"),
         groups: ui.state.store.list_groups().await?,
-        selected: groups,
+        selected: report.groups.clone(),
         csv: String::new(),
         report: Some(report),
         error: None,
@@ -950,24 +684,13 @@ async fn import(ui: Ui, req: Request) -> Result<Response, AppError> {
 
 // ----- sync with the platform ---------------------------------------------------------------
 
-/// What a sync did.
-#[derive(Debug, Default, Clone)]
-pub struct SyncReport {
-    pub pulled_groups: usize,
-    pub pulled_contacts: usize,
-    pub pushed_groups: usize,
-    pub pushed_contacts: usize,
-    /// Local contacts not pushed because they belong to no group (phones).
-    pub skipped_no_group: Vec<String>,
-    /// Sentences already translated.
-    pub errors: Vec<String>,
-}
-
 #[derive(Template)]
 #[template(path = "messaging/contacts_sync.html")]
 struct SyncPage {
     page: PageCtx,
-    report: SyncReport,
+    report: ContactSyncReport,
+    /// The report's issues as sentences in the user's language.
+    errors: Vec<String>,
 }
 
 impl SyncPage {
@@ -976,266 +699,48 @@ impl SyncPage {
     }
 }
 
-/// A platform error as a sentence in the user's language.
-fn platform_sentence(ui: &Ui, what: &str, e: &messagepro::Error) -> String {
-    use messagepro::Error as E;
-    // the send path's sentences speak of a message; these speak of the contact book
-    let key = match e {
-        E::Transport { .. } | E::Timeout { .. } | E::Decode { .. } => {
-            "contacts.sync.reason.unreachable".to_owned()
+/// A sync issue as a sentence in the user's language: the contact book's own reasons are
+/// `contacts.sync.reason.<code>` (the send path's sentences speak of a message), any other
+/// platform failure is the send path's `send.error.<code>`.
+fn issue_sentence(ui: &Ui, issue: &SyncIssue) -> String {
+    match issue {
+        SyncIssue::InvalidRemotePhone { phone } => {
+            ui.tf("contacts.sync.invalid_remote", &[("phone", phone)])
         }
-        E::QuotaReached(_) => "contacts.sync.reason.quota".to_owned(),
-        E::InvalidParameters(_) => "contacts.sync.reason.refused".to_owned(),
-        E::InvalidPhone(_) => "contacts.sync.reason.invalid_phone".to_owned(),
-        other => crate::send::platform_error_key(other),
-    };
-    let reason = ui.tf(&key, &[("detail", e.platform_message().unwrap_or(""))]);
-    ui.tf(
-        "contacts.sync.error",
-        &[("what", what), ("reason", &reason)],
-    )
-}
-
-/// Every local contact (all pages).
-async fn all_local_contacts(
-    state: &AppState,
-    group: Option<i64>,
-) -> Result<Vec<Contact>, AppError> {
-    let filter = ContactFilter {
-        search: None,
-        group_id: group,
-        include_opted_out: true,
-    };
-    let mut out = Vec::new();
-    let mut before = None;
-    loop {
-        let page = match before {
-            Some(b) => Page::before(b, 1000),
-            None => Page::first(1000),
-        };
-        let batch = state.store.list_contacts(&filter, page).await?;
-        let n = batch.len();
-        before = batch.last().map(|c| c.id);
-        out.extend(batch);
-        if n < 1000 {
-            return Ok(out);
+        SyncIssue::Platform {
+            subject,
+            reason,
+            detail,
+        } => {
+            let what = match subject {
+                SyncSubject::Groups => ui.t("contacts.sync.groups"),
+                SyncSubject::Contacts => ui.t("contacts.sync.contacts"),
+                SyncSubject::Group(name) => name.clone(),
+                SyncSubject::Contact(phone) => phone.clone(),
+            };
+            let key = match reason {
+                SyncReason::Platform(code) => format!("send.error.{code}"),
+                other => format!("contacts.sync.reason.{}", other.code()),
+            };
+            let reason = ui.tf(&key, &[("detail", detail.as_deref().unwrap_or(""))]);
+            ui.tf(
+                "contacts.sync.error",
+                &[("what", &what), ("reason", &reason)],
+            )
         }
     }
-}
-
-/// Pulls the platform's groups and contacts into the store, then pushes local ones.
-pub async fn sync_with_platform(ui: &Ui) -> Result<SyncReport, AppError> {
-    let state = &ui.state;
-    let api = &state.platform;
-    let store = &state.store;
-    let country = &state.settings.default_country;
-    let mut report = SyncReport::default();
-
-    // 1. groups: platform → local (by name)
-    let remote_groups = match api.all_groups().await {
-        Ok(g) => g,
-        Err(e) => {
-            report
-                .errors
-                .push(platform_sentence(ui, &ui.t("contacts.sync.groups"), &e));
-            return Ok(report);
-        }
-    };
-    let mut local_by_name: HashMap<String, i64> = store
-        .list_groups()
-        .await?
-        .into_iter()
-        .map(|g| (g.name, g.id))
-        .collect();
-    let mut remote_to_local: HashMap<String, i64> = HashMap::new();
-    for g in &remote_groups {
-        let name = g.name.trim().to_owned();
-        let local = match local_by_name.get(&name) {
-            Some(id) => *id,
-            None => match store.insert_group(&name, state.clock.now_ms()).await {
-                Ok(new) => {
-                    report.pulled_groups += 1;
-                    local_by_name.insert(name.clone(), new.id);
-                    new.id
-                }
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
-            },
-        };
-        remote_to_local.insert(g.id.to_string(), local);
-    }
-
-    // 2. contacts: platform → local (by E.164)
-    let remote_contacts = match api.all_contacts().await {
-        Ok(c) => c,
-        Err(e) => {
-            report
-                .errors
-                .push(platform_sentence(ui, &ui.t("contacts.sync.contacts"), &e));
-            return Ok(report);
-        }
-    };
-    let mut remote_phones: HashSet<String> = HashSet::new();
-    for c in &remote_contacts {
-        let Ok(phone) = Phone::parse(&c.phone, country) else {
-            report.errors.push(ui.tf(
-                "contacts.sync.invalid_remote",
-                &[("phone", &clip(&c.phone, 40))],
-            ));
-            continue;
-        };
-        remote_phones.insert(phone.e164().to_owned());
-        let id = match store.contact_by_phone(phone.e164()).await? {
-            Some(existing) => existing.id,
-            None => {
-                let name = if c.name.trim().is_empty() {
-                    phone.e164().to_owned()
-                } else {
-                    clip(&c.name, MAX_NAME)
-                };
-                let new = store
-                    .insert_contact(&name, phone.e164(), state.clock.now_ms())
-                    .await?;
-                report.pulled_contacts += 1;
-                new.id
-            }
-        };
-        for g in &c.groups {
-            if let Some(local) = remote_to_local.get(g.trim()) {
-                store.add_to_group(id, *local).await?;
-            }
-        }
-    }
-
-    // 3. groups: local → platform
-    let remote_names: HashSet<String> = remote_groups
-        .iter()
-        .map(|g| g.name.trim().to_owned())
-        .collect();
-    let local_groups = store.list_groups().await?;
-    let mut pushed_any = false;
-    for g in &local_groups {
-        if remote_names.contains(&g.name) {
-            continue;
-        }
-        match api.create_group(&g.name).await {
-            Ok(_) => {
-                report.pushed_groups += 1;
-                pushed_any = true;
-            }
-            Err(e) => report.errors.push(platform_sentence(ui, &g.name, &e)),
-        }
-    }
-    let remote_groups = if pushed_any {
-        match api.all_groups().await {
-            Ok(g) => g,
-            Err(e) => {
-                report
-                    .errors
-                    .push(platform_sentence(ui, &ui.t("contacts.sync.groups"), &e));
-                return Ok(report);
-            }
-        }
-    } else {
-        remote_groups
-    };
-    let remote_id_by_name: HashMap<String, u64> = remote_groups
-        .iter()
-        .map(|g| (g.name.trim().to_owned(), g.id))
-        .collect();
-
-    // 4. contacts: local → platform, in the platform groups of their local groups
-    let mut groups_of: HashMap<i64, Vec<u64>> = HashMap::new();
-    for g in &local_groups {
-        let Some(remote) = remote_id_by_name.get(&g.name) else {
-            continue;
-        };
-        for c in all_local_contacts(state, Some(g.id)).await? {
-            groups_of.entry(c.id).or_default().push(*remote);
-        }
-    }
-    for c in all_local_contacts(state, None).await? {
-        if remote_phones.contains(&c.phone) {
-            continue;
-        }
-        let Some(gids) = groups_of.get(&c.id).filter(|g| !g.is_empty()) else {
-            report.skipped_no_group.push(c.phone.clone());
-            continue;
-        };
-        let Ok(phone) = Phone::parse(&c.phone, country) else {
-            continue;
-        };
-        // the platform wants a name of 3 bytes or more
-        let name = if c.name.len() >= 3 {
-            c.name.clone()
-        } else {
-            c.phone.clone()
-        };
-        let req = match CreateContact::new(name, phone, gids.clone()) {
-            Ok(r) => r,
-            Err(e) => {
-                report.errors.push(platform_sentence(ui, &c.phone, &e));
-                continue;
-            }
-        };
-        match api.create_contact(&req).await {
-            Ok(_) => report.pushed_contacts += 1,
-            Err(e) => report.errors.push(platform_sentence(ui, &c.phone, &e)),
-        }
-    }
-    Ok(report)
 }
 
 #[tracing::instrument(skip_all)]
 async fn sync(ui: Ui) -> Result<Response, AppError> {
-    let report = sync_with_platform(&ui).await?;
-    let user = ui.user()?;
-    audit(
-        &ui.state,
-        Some((user.id, &user.username)),
-        "contact.sync",
-        None,
-        None,
-        if report.errors.is_empty() {
-            Outcome::Success
-        } else {
-            Outcome::Failure
-        },
-        Some(format!(
-            "pulled {} groups, {} contacts; pushed {} groups, {} contacts; {} errors",
-            report.pulled_groups,
-            report.pulled_contacts,
-            report.pushed_groups,
-            report.pushed_contacts,
-            report.errors.len()
-        )),
-    )
-    .await;
+    let report = ui.state.core.sync_contacts(&ui.actor()?).await?;
     render(&SyncPage {
         page: ui.page("contacts.sync_title"),
+        errors: report
+            .issues
+            .iter()
+            .map(|i| issue_sentence(&ui, i))
+            .collect(),
         report,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_with_a_french_header_and_semicolons_keeps_line_numbers() {
-        let rows = parse_csv("Nom;Téléphone\nAwa;621 23 45 67\n\nMoussa;abc\n");
-        assert_eq!(rows.len(), 2);
-        assert_eq!((rows[0].line, rows[0].name.as_str()), (2, "Awa"));
-        assert_eq!((rows[1].line, rows[1].phone.as_str()), (4, "abc"));
-    }
-
-    #[test]
-    fn csv_without_header_reads_name_then_phone_or_phone_alone() {
-        let rows = parse_csv("Awa,621234567\nBinta,622000000\n");
-        assert_eq!(rows[0].phone, "621234567");
-        assert_eq!(rows[1].line, 2);
-        let rows = parse_csv("621234567\n622000000\n");
-        assert_eq!(rows[1].phone, "622000000");
-        assert_eq!(rows[1].name, "");
-    }
 }

@@ -4,6 +4,7 @@
 //! Handlers only parse and render: phone numbers are parsed here with the configured default
 //! country, the route (own device or credits) is built from the form, and every send goes through
 //! the one send service ([`crate::send`]), which records the attempt before calling Message Pro.
+//! Cost estimates come from [`messagepro_core::pricing`]; this file only formats the amounts.
 //! Platform lists (devices, rates, groups, campaigns) fail soft: the page still renders and says
 //! the platform is unreachable.
 
@@ -17,6 +18,7 @@ use axum::{Form, Router};
 use http::{StatusCode, header};
 use messagepro::sms::{Encoding, analyze};
 use messagepro::{Gateway, Phone, Rates, Sim, SmsRoute};
+use messagepro_core::pricing::{self, Price};
 use messagepro_store::{Campaign, Channel, Message, MessageFilter, MessageStatus, Page};
 use serde::Deserialize;
 
@@ -147,19 +149,6 @@ pub struct Choices {
     rates: Rates,
 }
 
-/// The price of one segment to `country` on `gateway` (value, currency), when known.
-fn unit_price(rates: &Rates, gateway: &str, country: &str) -> Option<(f64, String)> {
-    if let Some(g) = rates.gateways.iter().find(|g| g.id.to_string() == gateway) {
-        let p = g.pricing.price_for(country)?;
-        return Some((p.trim().parse().ok()?, g.currency.clone()));
-    }
-    let p = rates.partners.iter().find(|p| p.unique == gateway)?;
-    if !p.country.is_empty() && !p.country.eq_ignore_ascii_case(country) {
-        return None;
-    }
-    Some((p.rate.trim().parse().ok()?, p.currency.clone()))
-}
-
 /// `1 234,5` style amounts are locale matters; keep it simple and exact enough for an estimate.
 fn money(v: f64, currency: &str) -> String {
     let s = format!("{v:.3}");
@@ -167,28 +156,8 @@ fn money(v: f64, currency: &str) -> String {
     format!("{s} {currency}")
 }
 
-/// Estimated cost of sending `segments` segments to each of `phones` through `gateway`:
-/// (total, currency, recipients without a price).
-fn estimate(
-    rates: &Rates,
-    gateway: &str,
-    phones: &[Phone],
-    segments: usize,
-    default_country: &str,
-) -> Option<(String, usize)> {
-    let mut total = 0.0;
-    let mut currency = String::new();
-    let mut unpriced = 0;
-    for p in phones {
-        match unit_price(rates, gateway, p.region().unwrap_or(default_country)) {
-            Some((v, c)) => {
-                total += v * segments as f64;
-                currency = c;
-            }
-            None => unpriced += 1,
-        }
-    }
-    (unpriced < phones.len()).then(|| (money(total, &currency), unpriced))
+fn price_text(p: &Price) -> String {
+    money(p.amount, &p.currency)
 }
 
 async fn load_choices(state: &AppState, country: &str, sel: &RouteFields) -> Choices {
@@ -224,8 +193,8 @@ async fn load_choices(state: &AppState, country: &str, sel: &RouteFields) -> Cho
     match rates {
         Ok(r) => {
             let price = |v: &str| {
-                unit_price(&r, v, country)
-                    .map(|(p, cur)| money(p, &cur))
+                pricing::unit_price(&r, v, country)
+                    .map(|p| price_text(&p))
                     .unwrap_or_default()
             };
             for g in &r.gateways {
@@ -367,7 +336,7 @@ async fn render_send(
     let choices = load_choices(&ui.state, &country, &rf).await;
     let mut counter = Counter::of(&form.message);
     if rf.is_credits() {
-        counter.cost = cost_for_one(&ui.state, &choices.rates, &form).map(|(c, _)| c);
+        counter.cost = cost_for_one(&ui.state, &choices.rates, &form);
     }
     let mut r = render(&SendPage {
         page: ui.page("sms.send.title"),
@@ -383,16 +352,19 @@ async fn render_send(
     Ok(r)
 }
 
-fn cost_for_one(state: &AppState, rates: &Rates, form: &SendForm) -> Option<(String, usize)> {
+/// The estimated cost of the single SMS of `form` (credits mode), when its number is valid and
+/// the route has a price for it.
+fn cost_for_one(state: &AppState, rates: &Rates, form: &SendForm) -> Option<String> {
     let phone = Phone::parse(&form.phone, &state.settings.default_country).ok()?;
     let segments = analyze(&form.message).segments.max(1);
-    estimate(
+    pricing::estimate(
         rates,
         form.gateway.trim(),
         &[phone],
         segments,
         &state.settings.default_country,
     )
+    .map(|e| price_text(&e.total))
 }
 
 #[tracing::instrument(skip_all)]
@@ -492,7 +464,7 @@ async fn analyze_fragment(ui: Ui, Form(form): Form<SendForm>) -> Result<Response
         && !form.gateway.trim().is_empty()
         && let Ok(rates) = ui.state.platform.get_rates().await
     {
-        counter.cost = cost_for_one(&ui.state, &rates, &form).map(|(c, _)| c);
+        counter.cost = cost_for_one(&ui.state, &rates, &form);
     }
     render(&CounterFragment {
         counter: counter.view(&ui),
@@ -719,33 +691,26 @@ async fn build_preview(
     list.add_text("list", &form.recipients, country);
     list.add_text("file", &form.file, country);
     if !form.groups.is_empty() {
-        let contacts = state
-            .platform
-            .all_contacts()
+        let members = state
+            .core
+            .group_members(&form.groups)
             .await
             .map_err(|e| crate::send::platform_error_key(&e).to_owned())?;
-        for c in contacts {
-            let in_group = c
-                .groups
-                .iter()
-                .filter_map(|g| g.trim().parse::<u64>().ok())
-                .any(|g| form.groups.contains(&g));
-            if in_group && let Ok(p) = Phone::parse(&c.phone, country) {
-                list.push(p);
-            }
+        for p in members {
+            list.push(p);
         }
     }
     let segments = analyze(&form.message).segments.max(1);
     let (cost, unpriced) = if form.route.is_credits() {
         match state.platform.get_rates().await {
-            Ok(rates) => match estimate(
+            Ok(rates) => match pricing::estimate(
                 &rates,
                 form.route.gateway.trim(),
                 &list.phones,
                 segments,
                 country,
             ) {
-                Some((c, u)) => (Some(c), u),
+                Some(e) => (Some(price_text(&e.total)), e.unpriced),
                 None => (None, list.phones.len()),
             },
             Err(_) => (None, list.phones.len()),
