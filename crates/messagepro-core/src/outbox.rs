@@ -596,7 +596,7 @@ impl Worker {
         let s = core.settings().clone();
         let lease_ms = s.lease.as_millis() as i64;
         // Three things overlap: the calls in flight (≤ `concurrency`), the jobs claimed and not
-        // started yet (up to `concurrency` kept at hand, so a finished send is replaced at
+        // started yet (up to 3 × `concurrency` kept at hand, so a finished send is replaced at
         // once — the prefetch of RabbitMQ and Oban), and one *turn* — a transaction that
         // records the decisions gathered so far and claims what the window lacks (group
         // commit: one fsync on SQLite for a whole batch of outcomes and claims).
@@ -607,7 +607,7 @@ impl Worker {
         let mut turn_failures = 0u64;
         // claim-only turns wait until this instant after finding nothing ready (a poll)
         let mut idle_until: Option<tokio::time::Instant> = None;
-        let window = s.concurrency * 2;
+        let window = s.concurrency * 4;
         // periods in monotonic time (the domain clock may be a test's manual clock)
         let mut last_expiry: Option<std::time::Instant> = None;
         let mut last_reconcile: Option<std::time::Instant> = None;
