@@ -148,6 +148,31 @@ fn phone(s: &str) -> Phone {
     Phone::parse(s, "GN").unwrap()
 }
 
+/// An SMS campaign to `n` numbers from `62<first>` on, accepted into the outbox.
+async fn sms_campaign(
+    env: &Env,
+    name: &str,
+    first: u32,
+    n: u32,
+) -> messagepro_core::send::CampaignOutcome {
+    let numbers: Vec<Phone> = (0..n).map(|i| phone(&format!("62{}", first + i))).collect();
+    env.core
+        .submit_campaign(
+            &system(),
+            CampaignRequest {
+                name: name.into(),
+                text: "Promo du jour".into(),
+                numbers,
+                groups: vec![],
+                channel: SendChannel::Sms {
+                    route: SmsRoute::device(env.device()),
+                },
+            },
+        )
+        .await
+        .unwrap()
+}
+
 fn sms(env: &Env, to: &str, text: &str) -> SendRequest {
     SendRequest::sms(phone(to), text, SmsRoute::device(env.device()))
 }
@@ -352,24 +377,7 @@ async fn a_worker_stopping_finishes_its_calls_and_gives_back_the_jobs_it_claimed
         latency_ms: 300,
         ..Faults::default()
     });
-    let numbers: Vec<Phone> = (0..10)
-        .map(|i| phone(&format!("62{}", 3_000_000 + i)))
-        .collect();
-    env.core
-        .submit_campaign(
-            &system(),
-            CampaignRequest {
-                name: "Arret".into(),
-                text: "Promo".into(),
-                numbers,
-                groups: vec![],
-                channel: SendChannel::Sms {
-                    route: SmsRoute::device(env.device()),
-                },
-            },
-        )
-        .await
-        .unwrap();
+    sms_campaign(&env, "Arret", 3_000_000, 10).await;
     let worker = messagepro_core::Worker::new(env.core.clone()).spawn();
     // wait until jobs are claimed beyond the two calls in flight
     let sending = |st: &[(i64, MessageStatus, Option<String>, String)]| {
@@ -502,25 +510,7 @@ async fn campaign_under(faults: Faults) {
         Duration::from_millis(700),
     )
     .await;
-    let numbers: Vec<Phone> = (0..40)
-        .map(|i| phone(&format!("62{}", 2_000_000 + i)))
-        .collect();
-    let out = env
-        .core
-        .submit_campaign(
-            &system(),
-            CampaignRequest {
-                name: "Fautes".into(),
-                text: "Promo du jour".into(),
-                numbers,
-                groups: vec![],
-                channel: SendChannel::Sms {
-                    route: SmsRoute::device(env.device()),
-                },
-            },
-        )
-        .await
-        .unwrap();
+    let out = sms_campaign(&env, "Fautes", 2_000_000, 40).await;
     assert_eq!(out.recipients, 40);
     env.sim.set_faults(faults);
     for _ in 0..12 {
