@@ -175,13 +175,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let raw_rate = raw(&client, &device, n, concurrency).await;
             let (ingest, dispatch, total) =
                 durable(store.clone(), client, &device, n, concurrency).await;
-            for (c, v) in cols.iter_mut().zip([
-                raw_rate,
-                ingest,
-                dispatch,
-                total,
-                dispatch / raw_rate,
-            ]) {
+            for (c, v) in
+                cols.iter_mut()
+                    .zip([raw_rate, ingest, dispatch, total, dispatch / raw_rate])
+            {
                 c.push(v);
             }
             if let Some(s) = schema {
