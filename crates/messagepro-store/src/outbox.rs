@@ -604,6 +604,16 @@ impl Store {
         Ok(c)
     }
 
+    /// Whether any job is ready or running — what a drain or a load run waits on. Two probes of
+    /// the partial indexes, so it costs the same with a million done jobs ([`Store::outbox_counts`]
+    /// reads the whole table).
+    pub async fn outbox_active(&self) -> Result<bool> {
+        Ok(on_pool!(self, p => sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM outbox_jobs WHERE state = 'ready') \
+             OR EXISTS (SELECT 1 FROM outbox_jobs WHERE state = 'running')")
+            .fetch_one(p).await?))
+    }
+
     /// Messages by status (one query; the crash harness and dashboards).
     pub async fn message_status_counts(&self) -> Result<Vec<(MessageStatus, i64)>> {
         let rows: Vec<(String, i64)> = on_pool!(self, p => sqlx::query_as(

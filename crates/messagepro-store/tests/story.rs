@@ -605,6 +605,25 @@ async fn audited_sends(s: &Store) {
         3
     );
     assert_eq!(s.count_audit(&AuditFilter::default()).await.unwrap(), 2);
+
+    // the cheap probe a drain waits on: active while a job is ready or running, then not
+    assert!(s.outbox_active().await.unwrap(), "ready jobs");
+    let claimed = s.claim_jobs("w", 10, 60_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    assert!(s.outbox_active().await.unwrap(), "running jobs");
+    let done: Vec<_> = claimed
+        .iter()
+        .map(|j| {
+            let f = messagepro_store::Finish::Complete {
+                status: MessageStatus::Pending,
+                platform_id: None,
+                platform_message: None,
+            };
+            (j.lease(), f)
+        })
+        .collect();
+    assert_eq!(s.finish_jobs(&done, 11).await.unwrap(), vec![true; 3]);
+    assert!(!s.outbox_active().await.unwrap(), "every job done");
 }
 
 story!(
