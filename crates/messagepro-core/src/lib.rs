@@ -33,6 +33,7 @@ pub mod pricing;
 pub mod recipients;
 pub mod reconcile;
 pub mod send;
+pub mod worker;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -42,9 +43,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use contacts::ContactsError;
 pub use error::{FailCause, SendError};
 pub use messagepro_store::Store;
-pub use outbox::{Worker, WorkerHandle};
 pub use permissions::Permission;
 pub use send::{CampaignOutcome, CampaignRequest, SendChannel, SendOutcome, SendRequest};
+pub use worker::{Worker, WorkerHandle};
 
 /// The knobs of the delivery engine (the console maps its configuration onto these).
 #[derive(Clone)]
