@@ -106,6 +106,31 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// A fresh simulator (demo fixture, no automatic progress), a client for it and its online
+/// device.
+async fn simulator()
+-> Result<(messagepro_sim::SimHandle, Client, String), Box<dyn std::error::Error>> {
+    let sim = messagepro_sim::Simulator::builder()
+        .seed(1)
+        .auto_progress(false)
+        .start("127.0.0.1:0")
+        .await?;
+    let fx = sim.fixture();
+    let device = fx
+        .devices
+        .as_ref()
+        .ok_or("demo fixture")?
+        .online
+        .unique
+        .clone();
+    let client = Client::builder()
+        .base_url(sim.url())
+        .secret(fx.secrets.full.clone())
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    Ok((sim, client, device))
+}
+
 /// A fresh, migrated database of the backend: `(store, PostgreSQL schema to drop)`.
 async fn fresh(
     backend: &str,
@@ -149,27 +174,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (name, backend) in backends {
         let mut cols: [Vec<f64>; 5] = Default::default();
         for round in 0..rounds {
-            // a fresh simulator and database per round, so each sees the same empty platform
-            let sim = messagepro_sim::Simulator::builder()
-                .seed(1)
-                .auto_progress(false)
-                .start("127.0.0.1:0")
-                .await?;
-            let fx = sim.fixture();
-            let device = fx
-                .devices
-                .as_ref()
-                .ok_or("demo fixture")?
-                .online
-                .unique
-                .clone();
-            let client = Client::builder()
-                .base_url(sim.url())
-                .secret(fx.secrets.full.clone())
-                .timeout(Duration::from_secs(30))
-                .build()?;
-            let (store, schema) = fresh(backend, dir.path(), round).await?;
+            // a fresh simulator for each half of a round, so raw and durable each see the same
+            // empty platform (a ledger already holding the raw half's messages would be heavier)
+            let (sim, client, device) = simulator().await?;
             let raw_rate = raw(&client, &device, n, concurrency).await;
+            sim.shutdown().await;
+            let (sim, client, device) = simulator().await?;
+            let (store, schema) = fresh(backend, dir.path(), round).await?;
             let (ingest, dispatch, total) =
                 durable(store.clone(), client, &device, n, concurrency).await;
             for (c, v) in
