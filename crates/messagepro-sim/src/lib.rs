@@ -1,5 +1,6 @@
 //! A faithful, stateful, wire-compatible simulator of the Message Pro (Zender) REST API,
-//! implemented independently from `/work/shared/messagepro-api.md`.
+//! implemented independently from `docs/wire-protocol.md`, whose sections the `§` and `Q`
+//! numbers cited in this crate are.
 //!
 //! * All 54 `/api/{group}/{action}` endpoints with the platform's quirks (HTTP 200 always,
 //!   parameters from query/form/multipart with the form winning, JSON bodies ignored, escaping,

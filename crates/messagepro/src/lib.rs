@@ -4,7 +4,8 @@
 //! The platform's protocol is unusual, and this crate hides it: every answer is HTTP 200 with the
 //! real result in a JSON `status`; parameters travel only as query string or form (never JSON);
 //! `+` must be sent as `%2B`; list pages overlap badly; stored text comes back HTML-escaped.
-//! See `messagepro-api.md` for the wire reference.
+//! See `docs/wire-protocol.md` (in this repository) for the wire reference; every `§` and `Q`
+//! number cited in this crate is a section of it.
 //!
 //! # Quick start
 //!

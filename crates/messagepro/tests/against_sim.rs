@@ -1,5 +1,5 @@
 //! The client against the simulator, in process: two independent implementations of
-//! `messagepro-api.md` (no shared wire types), so every agreement here is evidence that both
+//! `docs/wire-protocol.md` (no shared wire types), so every agreement here is evidence that both
 //! read the spec the same way.
 //!
 //! Each test starts its own simulator (seeded, clock frozen: only `process_queue` /
