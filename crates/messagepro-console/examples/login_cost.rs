@@ -129,7 +129,13 @@ async fn main() {
                 assert_eq!(r.status(), 401, "round {round} attempt {i}");
             }
         }
-        for key in ["user:bench", "user:nobody-here", "ip:127.0.0.1"] {
+        for key in [
+            "user:bench",
+            "user:nobody-here",
+            "pair:bench|127.0.0.1",
+            "pair:nobody-here|127.0.0.1",
+            "ip:127.0.0.1",
+        ] {
             throttle_store.throttle_clear(key).await.unwrap();
         }
     }

@@ -39,6 +39,10 @@ pub struct AppState {
     pub platform: messagepro::Client,
     /// The domain: sends, outbox, reconciliation, OTP (`messagepro-core`).
     pub core: messagepro_core::Core,
+    /// Bounds the password verifications running at once (memory under a login flood).
+    pub login_gate: Arc<crate::login_gate::VerifyGate>,
+    /// Signs the CSRF cookie of anonymous visitors ([`crate::csrf`]).
+    pub csrf_key: Arc<secrecy::SecretSlice<u8>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -57,6 +61,7 @@ impl AppState {
     ) -> anyhow::Result<AppState> {
         let platform = build_api(&settings)?;
         let core = build_core(&settings, store.clone(), clock.clone())?;
+        let csrf_key = Arc::new(crate::csrf::cookie_key(settings.api_secret.as_ref()));
         Ok(AppState {
             store,
             settings: Arc::new(settings),
@@ -64,6 +69,8 @@ impl AppState {
             clock,
             platform,
             core,
+            login_gate: Arc::new(crate::login_gate::VerifyGate::for_machine()),
+            csrf_key,
         })
     }
 }
@@ -198,6 +205,7 @@ pub fn router(state: AppState) -> Router {
     let app = routes::routes()
         .route_layer(from_fn_with_state(state.clone(), guard))
         .fallback(|| async { AppError::NotFound })
+        .layer(from_fn_with_state(state.clone(), crate::csrf::presession))
         .layer(sessions)
         .with_state(state);
     headers::apply(app).layer(trace)
@@ -279,7 +287,7 @@ impl Application {
     }
 
     /// Serves until Ctrl-C or SIGTERM (or the future is dropped). Expired sessions and form
-    /// tokens are purged every 10 min. On a stop signal the web stops first, then the worker
+    /// tokens are purged at start, then every `session_purge_every` (10 min). On a stop signal the web stops first, then the worker
     /// finishes its in-flight sends.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.run_until(shutdown_signal()).await
@@ -292,7 +300,8 @@ impl Application {
     ) -> anyhow::Result<()> {
         let purge_state = self.state.clone();
         let purge = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+            let every = purge_state.settings.session_purge_every;
+            let mut tick = tokio::time::interval(every.max(std::time::Duration::from_millis(10)));
             loop {
                 tick.tick().await;
                 let now = purge_state.clock.now_ms();

@@ -36,8 +36,16 @@ pub struct Settings {
     pub session_idle: Duration,
     /// A session is over this long after login, used or not.
     pub session_absolute: Duration,
-    /// Failed logins (per username, per IP) before a lock.
+    /// How often expired sessions (and old form tokens) are deleted from the database.
+    pub session_purge_every: Duration,
+    /// Failed logins for one username from one IP before that pair is locked.
     pub login_max_failures: i64,
+    /// Failed logins for one username from all IPs together before the username is locked
+    /// (a guesser spread over many addresses).
+    pub login_user_max_failures: i64,
+    /// Failed logins from one IP, all usernames together, before the IP is locked. High by
+    /// default: a shop or an office behind one 4G router shares one IP.
+    pub login_ip_max_failures: i64,
     /// How long a lock lasts (also the window failures are counted in).
     pub login_lockout: Duration,
     /// Behind one reverse proxy: take the client IP (login throttle, audit) from the last
@@ -67,7 +75,10 @@ impl Default for Settings {
             base_url: "https://messagepro-gn.com".to_owned(),
             session_idle: Duration::from_secs(30 * 60),
             session_absolute: Duration::from_secs(12 * 3600),
+            session_purge_every: Duration::from_secs(10 * 60),
             login_max_failures: 5,
+            login_user_max_failures: 20,
+            login_ip_max_failures: 100,
             login_lockout: Duration::from_secs(15 * 60),
             trust_forwarded_for: false,
             sync_every: Some(Duration::from_secs(5)),
@@ -91,7 +102,10 @@ struct FileSettings {
     base_url: Option<String>,
     session_idle_minutes: Option<u64>,
     session_absolute_hours: Option<u64>,
+    session_purge_minutes: Option<u64>,
     login_max_failures: Option<i64>,
+    login_user_max_failures: Option<i64>,
+    login_ip_max_failures: Option<i64>,
     login_lockout_minutes: Option<u64>,
     trust_forwarded_for: Option<bool>,
     sync_seconds: Option<u64>,
@@ -191,11 +205,26 @@ impl Settings {
         )? {
             s.session_absolute = Duration::from_secs(h.max(1) * 3600);
         }
+        if let Some(m) = num("MESSAGEPRO_SESSION_PURGE_MINUTES", f.session_purge_minutes)? {
+            s.session_purge_every = Duration::from_secs(m.max(1) * 60);
+        }
         if let Some(n) = num(
             "MESSAGEPRO_LOGIN_MAX_FAILURES",
             f.login_max_failures.map(|n| n.max(1) as u64),
         )? {
             s.login_max_failures = n.max(1) as i64;
+        }
+        if let Some(n) = num(
+            "MESSAGEPRO_LOGIN_USER_MAX_FAILURES",
+            f.login_user_max_failures.map(|n| n.max(1) as u64),
+        )? {
+            s.login_user_max_failures = n.max(1) as i64;
+        }
+        if let Some(n) = num(
+            "MESSAGEPRO_LOGIN_IP_MAX_FAILURES",
+            f.login_ip_max_failures.map(|n| n.max(1) as u64),
+        )? {
+            s.login_ip_max_failures = n.max(1) as i64;
         }
         if let Some(m) = num("MESSAGEPRO_LOGIN_LOCKOUT_MINUTES", f.login_lockout_minutes)? {
             s.login_lockout = Duration::from_secs(m.max(1) * 60);
@@ -240,7 +269,19 @@ impl Settings {
                 "session_absolute_hours",
                 (self.session_absolute.as_secs() / 3600).to_string(),
             ),
+            (
+                "session_purge_minutes",
+                (self.session_purge_every.as_secs() / 60).to_string(),
+            ),
             ("login_max_failures", self.login_max_failures.to_string()),
+            (
+                "login_user_max_failures",
+                self.login_user_max_failures.to_string(),
+            ),
+            (
+                "login_ip_max_failures",
+                self.login_ip_max_failures.to_string(),
+            ),
             (
                 "login_lockout_minutes",
                 (self.login_lockout.as_secs() / 60).to_string(),
@@ -315,6 +356,34 @@ mod tests {
         .unwrap();
         assert_eq!(off.sync_every, None);
         assert!(Settings::from_sources(None, env(&[("MESSAGEPRO_SYNC_SECONDS", "x")])).is_err());
+    }
+
+    #[test]
+    fn the_lockout_limits_have_nat_friendly_defaults_and_can_be_set() {
+        let d = Settings::from_sources(None, env(&[])).unwrap();
+        assert_eq!(
+            (
+                d.login_max_failures,
+                d.login_user_max_failures,
+                d.login_ip_max_failures
+            ),
+            (5, 20, 100)
+        );
+        let s = Settings::from_sources(
+            Some("login_ip_max_failures = 300\nlogin_user_max_failures = 30"),
+            env(&[("MESSAGEPRO_LOGIN_IP_MAX_FAILURES", "500")]),
+        )
+        .unwrap();
+        assert_eq!(
+            (s.login_user_max_failures, s.login_ip_max_failures),
+            (30, 500)
+        );
+        assert!(
+            Settings::from_sources(None, env(&[("MESSAGEPRO_LOGIN_IP_MAX_FAILURES", "many")]))
+                .is_err()
+        );
+        let described = s.describe();
+        assert!(described.contains(&("login_ip_max_failures", "500".to_owned())));
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! 1. find the route's rule in the table ([`crate::routes::rule_for`]); no rule → 403 (fail closed);
 //! 2. load the logged-in user from the session (disabled users, idle and absolute timeouts end
 //!    the session);
-//! 3. anonymous on a non-public route → `303 /login?next=…`; missing permission → 403;
-//! 4. state-changing method → CSRF token required (see [`crate::csrf`]), else 403;
+//! 3. anonymous on a non-public route → `303 /login?next=…` (`HX-Redirect` for htmx, `expired=1`
+//!    when a session cookie came along); missing permission → 403;
+//! 4. state-changing method → CSRF token required (the session's when logged in, the signed
+//!    cookie's when anonymous — see [`crate::csrf`]), else 403;
 //! 5. the [`CurrentUser`] is put in the request extensions for handlers and pages.
 
 use std::collections::BTreeSet;
@@ -142,18 +144,64 @@ pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<String> {
         .map(|c| c.0.ip().to_string())
 }
 
-/// `next` is kept only when it is a local path (no open redirect).
-pub fn safe_next(next: Option<&str>) -> Option<String> {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .map(str::to_owned)
-}
-
-fn login_redirect(uri: &http::Uri) -> Response {
-    let next = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let q: String = form_urlencoded::Serializer::new(String::new())
-        .append_pair("next", next)
-        .finish();
-    Redirect::to(&format!("/login?{q}")).into_response()
+/// Where an anonymous request for a protected route goes: the login page, with a `next` to
+/// come back to and `expired=1` when the request still carried a session cookie (anonymous
+/// visitors have none, so it had a session that expired or was purged).
+///
+/// An htmx request (`HX-Request`) gets `HX-Redirect` instead of a 303: htmx would follow a 303
+/// and swap the login page into the fragment's target, under a navigation bar that still says
+/// "logged in". Its `next` is the page the user is on (`HX-Current-URL`), not the fragment
+/// endpoint it called; a plain form POST comes back to the page it was sent from (`Referer`).
+/// Only the path and query of those headers are kept, and the login page checks them again
+/// ([`crate::redirect::safe_next`]). `assets/app.js` keeps the page's typed fields before
+/// htmx follows the redirect and puts them back after login.
+fn login_redirect(req: &Request) -> Response {
+    let headers = req.headers();
+    let htmx = headers.get("hx-request").is_some_and(|v| v == "true");
+    let expired = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|c| {
+            c.trim()
+                .split_once('=')
+                .is_some_and(|(name, _)| name == crate::app::SESSION_COOKIE)
+        });
+    let page = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<http::Uri>().ok())
+            .and_then(|u| u.path_and_query().map(|p| p.as_str().to_owned()))
+    };
+    let next = if htmx {
+        page("hx-current-url")
+    } else if matches!(*req.method(), Method::GET | Method::HEAD) {
+        None
+    } else {
+        page(header::REFERER.as_str())
+    }
+    .unwrap_or_else(|| {
+        req.uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| "/".into())
+    });
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("next", &next);
+    if expired {
+        q.append_pair("expired", "1");
+    }
+    let to = format!("/login?{}", q.finish());
+    if htmx {
+        match http::HeaderValue::from_str(&to) {
+            Ok(v) => ([(http::HeaderName::from_static("hx-redirect"), v)]).into_response(),
+            Err(_) => Redirect::to("/login").into_response(),
+        }
+    } else {
+        Redirect::to(&to).into_response()
+    }
 }
 
 /// The guard middleware (installed with `route_layer`, so the matched route is known).
@@ -178,7 +226,7 @@ pub async fn guard(
     };
     match (rule.access, &user) {
         (Access::Public, _) => {}
-        (_, None) => return login_redirect(req.uri()),
+        (_, None) => return login_redirect(&req),
         (Access::Authenticated, Some(_)) => {}
         (Access::Perm(p), Some(u)) => {
             if !u.can(p) {
@@ -189,7 +237,19 @@ pub async fn guard(
     }
     let mut req = req;
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        req = match check_csrf(&session, req).await {
+        // a logged-in user's token is in the session; an anonymous visitor's in a signed cookie
+        let expected = if user.is_some() {
+            match session.get::<String>(csrf::SESSION_KEY).await {
+                Ok(t) => t,
+                Err(e) => return AppError::from(e).into_response(),
+            }
+        } else {
+            req.extensions()
+                .get::<csrf::PreSessionToken>()
+                .filter(|p| p.from_cookie)
+                .map(|p| p.token.clone())
+        };
+        req = match check_csrf(expected.as_deref(), req).await {
             Ok(r) => r,
             Err(e) => return e.into_response(),
         };
@@ -200,11 +260,11 @@ pub async fn guard(
     next.run(req).await
 }
 
-/// Verifies the CSRF token of a state-changing request (header, else urlencoded form field) and
-/// gives the request back with its body intact.
-async fn check_csrf(session: &Session, req: Request) -> Result<Request, AppError> {
+/// Verifies the CSRF token of a state-changing request (header, else urlencoded form field)
+/// against `expected` and gives the request back with its body intact.
+async fn check_csrf(expected: Option<&str>, req: Request) -> Result<Request, AppError> {
     if let Some(h) = req.headers().get(csrf::HEADER) {
-        let ok = csrf::verify(session, h.to_str().ok()).await;
+        let ok = csrf::matches(expected, h.to_str().ok());
         return if ok { Ok(req) } else { Err(AppError::Csrf) };
     }
     let is_form = req
@@ -222,7 +282,7 @@ async fn check_csrf(session: &Session, req: Request) -> Result<Request, AppError
     let token = form_urlencoded::parse(&bytes)
         .find(|(k, _)| k == csrf::FIELD)
         .map(|(_, v)| v.into_owned());
-    if !csrf::verify(session, token.as_deref()).await {
+    if !csrf::matches(expected, token.as_deref()) {
         return Err(AppError::Csrf);
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))

@@ -1,9 +1,21 @@
-//! The login decision, apart from HTTP: throttling (per username and per IP, a lock after
-//! `login_max_failures` failures within `login_lockout`, lasting `login_lockout`), password
-//! verification (argon2 on the blocking pool, a dummy hash for unknown users), disabled users,
-//! and the audit entries of each outcome.
+//! The login decision, apart from HTTP.
+//!
+//! 1. **Reserve** the attempt in the database before anything costly
+//!    ([`messagepro_store::Store::login_reserve`]): the lock decision and the counters are one
+//!    transaction, so a burst of parallel guesses cannot all pass a "not locked yet" check.
+//!    Three keys, each with its own limit within `login_lockout`:
+//!    `pair:<username>|<ip>` (`login_max_failures`, 5: one guesser at one account),
+//!    `user:<username>` (`login_user_max_failures`, 20: a guesser spread over many IPs) and
+//!    `ip:<ip>` (`login_ip_max_failures`, 100: one IP trying many accounts — high, because a
+//!    shop's cashiers share one 4G router). A locked cashier does not lock out the colleague
+//!    at the next till. Each new lock of a key lasts twice the previous one (up to 16 ×).
+//! 2. **Verify** through the [`crate::login_gate::VerifyGate`] (as many argon2 at once as
+//!    cores; full → [`LoginOutcome::Busy`], the attempt given back), with a dummy hash for
+//!    unknown users so a wrong username costs the same as a wrong password.
+//! 3. **Report**: a success forgets the account's keys; a failure that used up a key locks it.
+//!    Every outcome, lock and unlock is audited (the password never is).
 
-use messagepro_store::{NewAudit, Outcome, User};
+use messagepro_store::{AttemptKey, NewAudit, Outcome, ThrottleState, User};
 use secrecy::SecretString;
 
 use crate::app::AppState;
@@ -20,6 +32,8 @@ pub enum LoginOutcome {
     Invalid,
     /// Too many failures: locked for this many more minutes.
     Locked { minutes: i64 },
+    /// Too many verifications running: try again in a moment (nothing was checked or counted).
+    Busy,
 }
 
 /// Appends an audit entry (an audit failure is logged, never hides the user's action result).
@@ -47,6 +61,72 @@ pub async fn audit(
     }
 }
 
+/// Throttle key of a username (all IPs).
+pub fn user_key(username: &str) -> String {
+    format!("user:{username}")
+}
+
+/// Prefix of the per-IP keys of a username (`pair:<name>|<ip>`).
+pub fn pair_prefix(username: &str) -> String {
+    format!("pair:{username}|")
+}
+
+/// The username and IP a throttle key is about (`None` for a part the key does not have).
+pub fn key_parts(key: &str) -> (Option<&str>, Option<&str>) {
+    if let Some(u) = key.strip_prefix("user:") {
+        (Some(u), None)
+    } else if let Some(rest) = key.strip_prefix("pair:") {
+        match rest.split_once('|') {
+            Some((u, ip)) => (Some(u), Some(ip)),
+            None => (Some(rest), None),
+        }
+    } else {
+        (None, key.strip_prefix("ip:"))
+    }
+}
+
+fn keys(state: &AppState, username: Option<&Username>, ip: &str) -> Vec<AttemptKey> {
+    let s = &state.settings;
+    let mut keys = vec![AttemptKey {
+        key: format!("ip:{ip}"),
+        max: s.login_ip_max_failures,
+    }];
+    if let Some(u) = username {
+        keys.push(AttemptKey {
+            key: format!("{}{ip}", pair_prefix(u.as_str())),
+            max: s.login_max_failures,
+        });
+        keys.push(AttemptKey {
+            key: user_key(u.as_str()),
+            max: s.login_user_max_failures,
+        });
+    }
+    keys
+}
+
+/// Audits the locks an attempt set (`auth.lockout`, once per lock).
+async fn audit_locks(state: &AppState, locks: &[ThrottleState], ip: &str, now: i64) {
+    for t in locks {
+        let (user, key_ip) = key_parts(&t.key);
+        let kind = t.key.split(':').next().unwrap_or("");
+        let minutes = t.locked_until_ms.map_or(0, |u| minutes_left(u, now));
+        audit(
+            state,
+            None,
+            "auth.lockout",
+            Some(user.or(key_ip).unwrap_or("").to_owned()),
+            Some(ip.to_owned()),
+            Outcome::Denied,
+            Some(format!(
+                "{kind} key: {} attempts; locked {minutes} minutes (lock #{})",
+                t.failures.saturating_sub(1),
+                t.lockouts
+            )),
+        )
+        .await;
+    }
+}
+
 fn minutes_left(locked_until: i64, now: i64) -> i64 {
     ((locked_until - now).max(0) + 59_999) / 60_000
 }
@@ -59,53 +139,61 @@ pub async fn attempt(
     ip: &str,
 ) -> Result<LoginOutcome, AppError> {
     let now = state.clock.now_ms();
-    let s = &state.settings;
-    let lock_ms = s.login_lockout.as_millis() as i64;
+    let lock_ms = state.settings.login_lockout.as_millis() as i64;
     let username = Username::parse(raw_username).ok();
     let shown_name = username
         .as_ref()
         .map(|u| u.as_str().to_owned())
         .unwrap_or_else(|| "(invalid)".to_owned());
-    let user_key = username.as_ref().map(|u| format!("user:{u}"));
-    let ip_key = format!("ip:{ip}");
+    let keys = keys(state, username.as_ref(), ip);
 
-    // 1. Locked already? (no password check at all while locked)
-    let mut keys = vec![ip_key.clone()];
-    keys.extend(user_key.clone());
-    for key in &keys {
-        if let Some(t) = state.store.throttle_get(key).await?
-            && let Some(until) = t.locked_until_ms.filter(|u| *u > now)
-        {
-            audit(
-                state,
-                None,
-                "auth.login_blocked",
-                Some(shown_name.clone()),
-                Some(ip.to_owned()),
-                Outcome::Denied,
-                Some(format!(
-                    "locked key {}",
-                    key.split(':').next().unwrap_or("")
-                )),
-            )
-            .await;
-            return Ok(LoginOutcome::Locked {
-                minutes: minutes_left(until, now),
-            });
-        }
+    // 1. Reserve (the lock decision and the count in one step; no password check when refused).
+    let r = state
+        .store
+        .login_reserve(&keys, now, lock_ms, lock_ms)
+        .await?;
+    audit_locks(state, &r.newly_locked, ip, now).await;
+    if !r.allowed {
+        audit(
+            state,
+            None,
+            "auth.login_blocked",
+            Some(shown_name),
+            Some(ip.to_owned()),
+            Outcome::Denied,
+            None,
+        )
+        .await;
+        return Ok(LoginOutcome::Locked {
+            minutes: r.locked_until_ms.map_or(1, |u| minutes_left(u, now)),
+        });
     }
 
-    // 2. Verify (same cost whether the user exists or not).
+    // 2. Verify, bounded (same cost whether the user exists or not).
+    let Some(permit) = state.login_gate.enter().await else {
+        tracing::warn!("login refused: too many password verifications at once");
+        state.store.login_release(&keys, now).await?;
+        return Ok(LoginOutcome::Busy);
+    };
     let user = match &username {
         Some(u) => state.store.user_by_username(u.as_str()).await?,
         None => None,
     };
-    let ok = password::verify_async(password, user.as_ref().map(|u| u.password_hash.clone())).await;
+    let ok = password::verify_holding(
+        password,
+        user.as_ref().map(|u| u.password_hash.clone()),
+        Some(permit),
+    )
+    .await;
+    // the clock of the verdict (a verification takes time; locks count from its end)
+    let now = state.clock.now_ms();
     match user {
         Some(u) if ok && !u.disabled => {
-            if let Some(k) = &user_key {
-                state.store.throttle_clear(k).await?;
-            }
+            let forget: Vec<&str> = keys[1..].iter().map(|k| k.key.as_str()).collect();
+            state
+                .store
+                .login_succeeded(&forget, &[keys[0].key.as_str()], now)
+                .await?;
             state.store.record_login(u.id, now).await?;
             audit(
                 state,
@@ -135,52 +223,96 @@ pub async fn attempt(
         _ => {}
     }
 
-    // 3. A failure: count it per username and per IP.
+    // 3. A failure: it stays counted; a key whose budget it used up is locked now.
     audit(
         state,
         None,
         "auth.login_failed",
-        Some(shown_name.clone()),
+        Some(shown_name),
         Some(ip.to_owned()),
         Outcome::Failure,
         None,
     )
     .await;
-    let mut locked_until = None;
-    for key in &keys {
-        let t = state
-            .store
-            .throttle_record_failure(key, now, lock_ms, s.login_max_failures, lock_ms)
-            .await?;
-        if let Some(until) = t.locked_until_ms.filter(|u| *u > now) {
-            // the failure that set the lock (first time we see it locked from this call)
-            if t.failures >= s.login_max_failures && until == now + lock_ms {
-                audit(
-                    state,
-                    None,
-                    "auth.lockout",
-                    Some(if key.starts_with("user:") {
-                        shown_name.clone()
-                    } else {
-                        ip.to_owned()
-                    }),
-                    Some(ip.to_owned()),
-                    Outcome::Denied,
-                    Some(format!(
-                        "{} failures; locked {} minutes",
-                        t.failures,
-                        lock_ms / 60_000
-                    )),
-                )
-                .await;
-            }
-            locked_until = Some(locked_until.map_or(until, |l: i64| l.max(until)));
-        }
-    }
-    Ok(match locked_until {
+    let locked = state
+        .store
+        .login_lock_exhausted(&keys, now, lock_ms)
+        .await?;
+    audit_locks(state, &locked, ip, now).await;
+    Ok(match state.store.login_locked_until(&keys, now).await? {
         Some(until) => LoginOutcome::Locked {
             minutes: minutes_left(until, now),
         },
         None => LoginOutcome::Invalid,
     })
+}
+
+/// An admin unlocks `target`: its username key and every per-IP key of that username. Audited
+/// (`auth.unlock`) with what was removed; `true` if the account had a running lock.
+pub async fn unlock(
+    state: &AppState,
+    admin: (i64, &str),
+    target: &str,
+    ip: Option<String>,
+) -> Result<bool, AppError> {
+    let now = state.clock.now_ms();
+    let removed = state
+        .store
+        .login_unlock(&user_key(target), &pair_prefix(target))
+        .await?;
+    let was_locked = removed
+        .iter()
+        .any(|t| t.locked_until_ms.is_some_and(|u| u > now));
+    audit(
+        state,
+        Some(admin),
+        "auth.unlock",
+        Some(target.to_owned()),
+        ip,
+        Outcome::Success,
+        Some(format!(
+            "{} key(s) cleared; {}",
+            removed.len(),
+            if was_locked {
+                "was locked"
+            } else {
+                "was not locked"
+            }
+        )),
+    )
+    .await;
+    Ok(was_locked)
+}
+
+/// The usernames locked at the moment, with the end of their latest lock.
+pub async fn locked_users(
+    state: &AppState,
+) -> Result<std::collections::BTreeMap<String, i64>, AppError> {
+    let now = state.clock.now_ms();
+    let mut out = std::collections::BTreeMap::new();
+    for t in state.store.login_locks(now).await? {
+        if let (Some(u), Some(until)) = (key_parts(&t.key).0, t.locked_until_ms) {
+            let e = out.entry(u.to_owned()).or_insert(until);
+            *e = (*e).max(until);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttle_keys_name_their_username_and_ip() {
+        assert_eq!(key_parts("user:awa"), (Some("awa"), None));
+        assert_eq!(
+            key_parts("pair:awa|10.0.0.1"),
+            (Some("awa"), Some("10.0.0.1"))
+        );
+        assert_eq!(key_parts("pair:awa|::1"), (Some("awa"), Some("::1")));
+        assert_eq!(key_parts("ip:10.0.0.1"), (None, Some("10.0.0.1")));
+        assert!(format!("{}10.0.0.1", pair_prefix("awa")).starts_with(&pair_prefix("awa")));
+        assert!(!"pair:awa2|1.1.1.1".starts_with(&pair_prefix("awa")));
+    }
 }

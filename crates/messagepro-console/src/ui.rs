@@ -17,8 +17,11 @@ use crate::guard::{CurrentUser, MaybeUser};
 use crate::i18n::{I18n, Lang};
 use crate::routes::{Access, rule_for};
 
-/// Session key of the language chosen before login.
+/// Session key of the language chosen (logged in).
 pub const LANG_KEY: &str = "lang";
+/// Cookie of the language chosen before login (a cookie, not the session: no session row for
+/// anonymous visitors).
+pub const LANG_COOKIE: &str = "messagepro_lang";
 const FLASH_KEY: &str = "flash";
 
 /// A one-shot message shown on the next page.
@@ -206,15 +209,26 @@ impl FromRequestParts<AppState> for Ui {
                 .and_then(Lang::parse)
             {
                 Some(l) => l,
-                None => parts
-                    .headers
-                    .get(header::ACCEPT_LANGUAGE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(Lang::from_accept_language)
-                    .unwrap_or(state.settings.default_language),
+                None => match csrf::cookie(&parts.headers, LANG_COOKIE).and_then(Lang::parse) {
+                    Some(l) => l,
+                    None => parts
+                        .headers
+                        .get(header::ACCEPT_LANGUAGE)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(Lang::from_accept_language)
+                        .unwrap_or(state.settings.default_language),
+                },
             },
         };
-        let csrf = csrf::token(&session).await?;
+        // Anonymous visitors get the signed cookie's token: no session row for them.
+        let csrf = match &user {
+            Some(_) => csrf::token(&session).await?,
+            None => parts
+                .extensions
+                .get::<csrf::PreSessionToken>()
+                .map(|p| p.token.clone())
+                .unwrap_or_default(),
+        };
         let flash = session.remove::<Flash>(FLASH_KEY).await?;
         let ip = crate::guard::client_ip(parts, state.settings.trust_forwarded_for);
         Ok(Ui {

@@ -315,3 +315,39 @@ async fn an_admin_edits_the_permissions_of_a_custom_role_but_not_of_a_builtin_on
     assert_eq!(audited, 1);
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_new_user_form_preselects_the_least_privileged_role() {
+    let app = spawn_app().await;
+    app.login_as("admin").await;
+    let page = app.get("/admin/users/new").await.text().await.unwrap();
+    let re =
+        regex_lite::Regex::new(r#"<option value="(\d+)"( selected)?>([a-z]+)</option>"#).unwrap();
+    let selected: Vec<String> = re
+        .captures_iter(&page)
+        .filter(|c| c.get(2).is_some())
+        .map(|c| c[3].to_owned())
+        .collect();
+    assert_eq!(selected, ["lecteur"], "{page}");
+    assert!(
+        re.captures_iter(&page).any(|c| &c[3] == "admin"),
+        "admin is still offered: {page}"
+    );
+    // a refused form keeps the role the admin picked
+    let op = app.store.role_by_name("operateur").await.unwrap().unwrap();
+    let r = app
+        .post(
+            "/admin/users/new",
+            &[("username", "!bad"), ("role", &op.id.to_string())],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    let selected: Vec<String> = re
+        .captures_iter(&page)
+        .filter(|c| c.get(2).is_some())
+        .map(|c| c[3].to_owned())
+        .collect();
+    assert_eq!(selected, ["operateur"], "{page}");
+    app.cleanup().await;
+}

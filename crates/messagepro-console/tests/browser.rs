@@ -336,3 +336,123 @@ async fn a_lecteur_has_no_send_menu_and_the_send_page_is_forbidden() {
     b.close().await;
     app.cleanup().await;
 }
+
+/// The value of a form field (`input`/`textarea`).
+async fn value_of(b: &Browser, css: &str) -> String {
+    b.client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_being_typed_when_the_session_expires_survives_the_login_again() {
+    let Some(b) = browser("session expiry while typing a campaign").await else {
+        return;
+    };
+    let app = spawn_app_with_sim().await;
+    let user = app.create_user("superviseur").await;
+    b.login(&app, &user.username, &user.password).await;
+    let c = &b.client;
+    c.goto(&app.at("/messaging/sms/bulk")).await.unwrap();
+    let typed = |css: &'static str, text: &'static str| async move {
+        c.find(Locator::Css(css))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    };
+    typed("input[name=name]", "Soldes de décembre").await;
+    // the live counter works on this form (its fragment is not filtered by the form's
+    // `hx-select="main"`)
+    typed("textarea[name=message]", "abc").await;
+    wait_for_text(&b, "#sms-counter .counter-chars", |t| t.contains('3')).await;
+    c.find(Locator::Css("textarea[name=message]"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    typed("textarea[name=recipients]", "621234567\n621234568").await;
+
+    // Arrange: the session runs out while the message is being typed.
+    app.clock.advance(Duration::from_secs(31 * 60));
+
+    // Act: typing fires the live counter (htmx); its answer is HX-Redirect to the login page.
+    typed("textarea[name=message]", "Tout à -20 % ce samedi").await;
+    let mut url = c.current_url().await.unwrap();
+    for _ in 0..100 {
+        if url.path() == "/login" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        url = c.current_url().await.unwrap();
+    }
+
+    // Assert: a real login page (not a box inside the old one), saying why.
+    assert_eq!(url.path(), "/login", "the browser went to the login page");
+    let page = c.source().await.unwrap();
+    assert!(
+        page.contains("Votre session a expiré") || page.contains("Your session expired"),
+        "the login page says the session expired: {page}"
+    );
+    assert!(
+        c.find(Locator::Css("form[action='/logout']"))
+            .await
+            .is_err(),
+        "no navigation bar still saying « logged in »"
+    );
+
+    // Act: log in again on that page.
+    c.find(Locator::Css("input[name=username]"))
+        .await
+        .unwrap()
+        .send_keys(&user.username)
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(&user.password)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action='/login'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("form[action='/logout']"))
+        .await
+        .expect("logged in again");
+
+    // Assert: back on the campaign page, with everything typed put back.
+    let url = c.current_url().await.unwrap();
+    assert_eq!(url.path(), "/messaging/sms/bulk");
+    let page = c.source().await.unwrap();
+    assert!(
+        !page.contains("Accès refusé") && !page.contains("Access denied"),
+        "no false « access denied » after logging in again"
+    );
+    assert_eq!(value_of(&b, "input[name=name]").await, "Soldes de décembre");
+    assert_eq!(
+        value_of(&b, "textarea[name=recipients]").await,
+        "621234567\n621234568"
+    );
+    assert_eq!(
+        value_of(&b, "textarea[name=message]").await,
+        "Tout à -20 % ce samedi"
+    );
+    // the counter follows the restored text (22 characters, one segment)
+    wait_for_text(&b, "#sms-counter .counter-chars", |t| t.contains("22")).await;
+
+    b.close().await;
+    app.cleanup().await;
+}

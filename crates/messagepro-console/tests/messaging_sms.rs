@@ -4,6 +4,7 @@ mod helpers;
 
 use helpers::SENTINEL_SECRET;
 use helpers::messaging::{SimApp, spawn_app_with_sim};
+
 use messagepro_store::{MessageFilter, MessageStatus, Page};
 
 async fn body(r: reqwest::Response) -> String {
@@ -433,6 +434,81 @@ async fn a_device_campaign_can_be_paused_and_resumed_from_the_list() {
     );
     let page = body(app.get("/messaging/sms/bulk").await).await;
     assert!(page.contains("100 %"), "progress not complete");
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn only_its_creator_or_a_campaign_manager_may_pause_or_resume_a_campaign() {
+    let app = helpers::messaging::spawn_app_with_sim_no_workers().await;
+    app.login_as("operateur").await;
+    let device = app.online_device();
+    let r = app
+        .post(
+            "/messaging/sms/bulk",
+            &[
+                ("name", "Promo de Fanta"),
+                ("message", "Promo"),
+                ("recipients", "+224621234567"),
+                ("mode", "devices"),
+                ("device", &device),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let c = app.store.list_campaigns(Page::first(1)).await.unwrap()[0].clone();
+    let pause = format!("/messaging/sms/bulk/{}/pause", c.id);
+    let resume = format!("/messaging/sms/bulk/{}/resume", c.id);
+    let status = |app: &SimApp, id: i64| {
+        let store = app.store.clone();
+        async move { store.campaign_by_id(id).await.unwrap().unwrap().status }
+    };
+
+    // another sender sees the campaign but no button, and is refused by id
+    let other = helpers::TestApp::with_client(&app, helpers::new_client());
+    other.login_as("operateur").await;
+    let page = body(other.get("/messaging/sms/bulk").await).await;
+    assert!(page.contains("Promo de Fanta"), "{page}");
+    assert!(
+        !page.contains(&pause),
+        "a pause button for someone else's campaign"
+    );
+    assert_eq!(other.post(&pause, &[]).await.status(), 403);
+    assert_eq!(status(&app, c.id).await.as_str(), "running");
+    let denied = app
+        .store
+        .list_audit(
+            &messagepro_store::AuditFilter {
+                action: Some("campaign.pause".into()),
+                ..Default::default()
+            },
+            Page::first(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(denied.len(), 1, "{denied:?}");
+    assert_eq!(denied[0].outcome, "denied");
+
+    // a superviseur (messaging.manage_campaigns) may; so may the creator
+    let boss = helpers::TestApp::with_client(&app, helpers::new_client());
+    boss.login_as("superviseur").await;
+    assert!(
+        body(boss.get("/messaging/sms/bulk").await)
+            .await
+            .contains(&pause)
+    );
+    assert_eq!(boss.post(&pause, &[]).await.status(), 303);
+    assert_eq!(status(&app, c.id).await.as_str(), "paused");
+    assert_eq!(other.post(&resume, &[]).await.status(), 403);
+    assert_eq!(status(&app, c.id).await.as_str(), "paused");
+    assert_eq!(app.post(&resume, &[]).await.status(), 303);
+    assert_eq!(status(&app, c.id).await.as_str(), "running");
+    // an unknown id is 404, not someone else's campaign
+    assert_eq!(
+        app.post("/messaging/sms/bulk/999999/pause", &[])
+            .await
+            .status(),
+        404
+    );
     app.cleanup().await;
 }
 

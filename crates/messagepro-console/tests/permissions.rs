@@ -194,6 +194,123 @@ async fn next_never_redirects_off_site() {
     app.cleanup().await;
 }
 
+/// The classic open-redirect bypasses (raw values; the HTTP client encodes them).
+const BYPASSES: &[&str] = &[
+    "//evil.example/x",
+    "///evil.example/",
+    "/\\evil.example/",
+    "\\/evil.example/",
+    "/\t/evil.example/",
+    "/%09/evil.example/",
+    "/%2F/evil.example/",
+    "%2F%2Fevil.example/",
+    "/%5Cevil.example/",
+    "/\r\n/evil.example/",
+    "/x\r\nSet-Cookie: a=b",
+    "/%0d%0aLocation: //evil.example",
+    "https://evil.example/",
+    "http:evil.example",
+    "javascript:alert(1)",
+    "/\u{e9}t\u{e9}",
+];
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn every_open_redirect_bypass_lands_on_a_same_origin_page_after_login_language_and_logout() {
+    let app = spawn_app().await;
+    let u = app.create_user("lecteur").await;
+    for &next in BYPASSES {
+        // login
+        let token = app.csrf().await;
+        let r = app
+            .client
+            .post(app.at("/login"))
+            .form(&[
+                ("username", u.username.as_str()),
+                ("password", u.password.as_str()),
+                ("next", next),
+                ("csrf_token", &token),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "login with next={next:?}");
+        assert_eq!(location(&r), "/", "login with next={next:?}");
+        // the login page of a logged-in user redirects to next
+        let r = app
+            .client
+            .get(app.at("/login"))
+            .query(&[("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "GET /login?next={next:?}");
+        assert_eq!(location(&r), "/", "GET /login?next={next:?}");
+        // the language switch
+        let r = app
+            .post("/language", &[("lang", "fr"), ("next", next)])
+            .await;
+        assert_eq!(r.status(), 303, "language with next={next:?}");
+        assert_eq!(location(&r), "/", "language with next={next:?}");
+        // logout
+        let r = app.post("/logout", &[("next", next)]).await;
+        assert_eq!(r.status(), 303, "logout with next={next:?}");
+        assert_eq!(location(&r), "/login", "logout with next={next:?}");
+        // anonymous: the login form does not carry it either
+        let r = app
+            .client
+            .get(app.at("/login"))
+            .query(&[("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "anonymous GET /login?next={next:?}");
+        let body = r.text().await.unwrap();
+        assert!(
+            body.contains(r#"name="next" value="""#),
+            "next={next:?} kept in the form: {body}"
+        );
+    }
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_local_next_survives_login_language_and_logout() {
+    let app = spawn_app().await;
+    let u = app.create_user("lecteur").await;
+    let next = "/messaging/sms/history?before=5";
+    let token = app.csrf().await;
+    let r = app
+        .client
+        .post(app.at("/login"))
+        .form(&[
+            ("username", u.username.as_str()),
+            ("password", u.password.as_str()),
+            ("next", next),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), next);
+    let r = app
+        .post("/language", &[("lang", "en"), ("next", next)])
+        .await;
+    assert_eq!(location(&r), next);
+    let r = app.post("/logout", &[("next", next)]).await;
+    assert_eq!(
+        location(&r),
+        "/login?next=%2Fmessaging%2Fsms%2Fhistory%3Fbefore%3D5"
+    );
+    app.cleanup().await;
+}
+
 #[tokio::test]
 async fn navigation_shows_only_what_the_role_may_open() {
     let app = spawn_app().await;

@@ -40,7 +40,7 @@ impl Actor {
                     Permission::SendOtp => "otp",
                     Permission::MessagingRead => "messages:read",
                     Permission::ManageContacts => "contacts",
-                    Permission::AdminUsers => return false,
+                    Permission::AdminUsers | Permission::ManageCampaigns => return false,
                 };
                 scopes.contains(scope)
             }

@@ -18,18 +18,21 @@ pub enum Permission {
     SendOtp,
     /// Creating, importing, editing contacts and groups.
     ManageContacts,
+    /// Pausing and resuming other users' campaigns (one's own need only the send permission).
+    ManageCampaigns,
     /// Users, roles, integration tokens.
     AdminUsers,
 }
 
 impl Permission {
     /// Every permission, in display order.
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 7] = [
         Permission::MessagingRead,
         Permission::SendSms,
         Permission::SendWhatsapp,
         Permission::SendOtp,
         Permission::ManageContacts,
+        Permission::ManageCampaigns,
         Permission::AdminUsers,
     ];
 
@@ -41,6 +44,7 @@ impl Permission {
             Permission::SendWhatsapp => "messaging.send_whatsapp",
             Permission::SendOtp => "messaging.send_otp",
             Permission::ManageContacts => "messaging.manage_contacts",
+            Permission::ManageCampaigns => "messaging.manage_campaigns",
             Permission::AdminUsers => "admin.users",
         }
     }
@@ -73,6 +77,7 @@ pub const BUILTIN_ROLES: &[(&str, &[Permission])] = &[
             Permission::SendWhatsapp,
             Permission::SendOtp,
             Permission::ManageContacts,
+            Permission::ManageCampaigns,
         ],
     ),
     (

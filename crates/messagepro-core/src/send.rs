@@ -449,7 +449,9 @@ impl Core {
 
     /// Pauses (`pause = true`) or resumes a campaign: its messages not yet sent wait (held in
     /// the outbox) until it is resumed; both survive restarts. Audited. `Ok(false)`: the
-    /// campaign was not running (pause) or not paused (resume).
+    /// campaign was not running (pause) or not paused (resume). `Forbidden` unless the actor
+    /// may send on the campaign's channel and either created it or holds
+    /// `messaging.manage_campaigns` (the refusal is audited).
     pub async fn set_campaign_paused(
         &self,
         actor: &Actor,
@@ -466,6 +468,23 @@ impl Core {
             _ => Permission::SendSms,
         };
         if !actor.can(needed) {
+            return Err(SendError::Forbidden);
+        }
+        // Object level: one's own campaign, or anyone's with `messaging.manage_campaigns`.
+        let own = c.created_by.is_some() && c.created_by == actor.user_id();
+        if !own && !actor.can(Permission::ManageCampaigns) {
+            let mut audit = self.audit(
+                actor,
+                if pause {
+                    "campaign.pause"
+                } else {
+                    "campaign.resume"
+                },
+                &c.name,
+            );
+            audit.detail = Some(format!("campaign {campaign_id}: not the owner"));
+            audit.outcome = Outcome::Denied;
+            store.audit(&audit).await?;
             return Err(SendError::Forbidden);
         }
         let changed = store

@@ -14,6 +14,7 @@
 mod audit;
 mod connect;
 mod error;
+mod login_attempts;
 mod messaging;
 mod model;
 mod nonces;
@@ -25,6 +26,7 @@ mod users;
 
 pub use connect::{Backend, DEFAULT_DATABASE_URL, Store};
 pub use error::StoreError;
+pub use login_attempts::{AttemptKey, Reservation};
 pub use model::*;
 pub use nonces::RateDecision;
 pub use otp::OtpAttempt;

@@ -165,6 +165,9 @@ pub struct ThrottleState {
     pub failures: i64,
     pub first_failure_ms: i64,
     pub locked_until_ms: Option<i64>,
+    /// Locks since the last success or unlock (each lock lasts twice the previous one).
+    #[sqlx(default)]
+    pub lockouts: i64,
 }
 
 macro_rules! text_enum {

@@ -87,9 +87,12 @@ async fn builtin_roles(s: &Store) {
             .permissions
             .clone()
     };
-    assert_eq!(perms("admin").len(), 6);
+    assert_eq!(perms("admin").len(), 7);
     assert!(perms("admin").contains(&"admin.users".to_string()));
-    assert_eq!(perms("superviseur").len(), 5);
+    assert_eq!(perms("superviseur").len(), 6);
+    for r in ["admin", "superviseur"] {
+        assert!(perms(r).contains(&"messaging.manage_campaigns".to_string()));
+    }
     assert!(!perms("superviseur").contains(&"admin.users".to_string()));
     assert_eq!(
         perms("operateur"),
@@ -656,5 +659,165 @@ async fn concurrent_writes(s: &Store) {
     assert_eq!(
         s.count_messages(&MessageFilter::default()).await.unwrap(),
         400
+    );
+}
+
+story!(
+    parallel_login_reservations_let_exactly_max_through_and_lock_once,
+    login_reservations
+);
+async fn login_reservations(s: &Store) {
+    let (win, lock) = (15 * 60_000, 15 * 60_000);
+    let keys = vec![
+        AttemptKey {
+            key: "ip:10.0.0.1".into(),
+            max: 100,
+        },
+        AttemptKey {
+            key: "pair:awa|10.0.0.1".into(),
+            max: 5,
+        },
+        AttemptKey {
+            key: "user:awa".into(),
+            max: 20,
+        },
+    ];
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let (s, keys) = (s.clone(), keys.clone());
+        set.spawn(async move { s.login_reserve(&keys, 1_000, win, lock).await.unwrap() });
+    }
+    let mut results = Vec::new();
+    while let Some(r) = set.join_next().await {
+        results.push(r.unwrap());
+    }
+    let allowed = results.iter().filter(|r| r.allowed).count();
+    assert_eq!(allowed, 5, "exactly the pair's budget is let through");
+    let locks: Vec<_> = results
+        .iter()
+        .flat_map(|r| r.newly_locked.clone())
+        .collect();
+    assert_eq!(locks.len(), 1, "{locks:?}");
+    assert_eq!(locks[0].key, "pair:awa|10.0.0.1");
+    assert_eq!(locks[0].locked_until_ms, Some(1_000 + lock));
+    assert!(
+        results
+            .iter()
+            .filter(|r| !r.allowed)
+            .all(|r| r.locked_until_ms == Some(1_000 + lock))
+    );
+    // refused attempts did not count on the keys that did not refuse them
+    let user = s.throttle_get("user:awa").await.unwrap().unwrap();
+    assert_eq!(user.failures, 5);
+    assert_eq!(user.locked_until_ms, None);
+    let ip = s.throttle_get("ip:10.0.0.1").await.unwrap().unwrap();
+    assert_eq!(ip.failures, 5);
+
+    // another IP, same user: its own pair budget
+    let other = vec![
+        AttemptKey {
+            key: "pair:awa|10.0.0.2".into(),
+            max: 5,
+        },
+        AttemptKey {
+            key: "user:awa".into(),
+            max: 20,
+        },
+    ];
+    assert!(
+        s.login_reserve(&other, 1_001, win, lock)
+            .await
+            .unwrap()
+            .allowed
+    );
+    // a success there forgets the account's keys and gives the IP's attempt back
+    s.login_succeeded(&["pair:awa|10.0.0.2", "user:awa"], &["ip:10.0.0.1"], 1_002)
+        .await
+        .unwrap();
+    assert!(s.throttle_get("user:awa").await.unwrap().is_none());
+    assert_eq!(
+        s.throttle_get("ip:10.0.0.1")
+            .await
+            .unwrap()
+            .unwrap()
+            .failures,
+        4
+    );
+    assert_eq!(
+        s.login_locked_until(&keys, 1_003).await.unwrap(),
+        Some(1_000 + lock),
+        "the first pair is still locked"
+    );
+    // after the lock, the pair may try again; using the budget up locks it twice as long
+    let later = 1_000 + lock + 1;
+    for i in 0..5 {
+        let r = s.login_reserve(&keys, later + i, win, lock).await.unwrap();
+        assert!(r.allowed, "attempt {i} after the lock");
+    }
+    let locked = s
+        .login_lock_exhausted(&keys, later + 5, lock)
+        .await
+        .unwrap();
+    assert_eq!(locked.len(), 1, "{locked:?}");
+    assert_eq!(locked[0].locked_until_ms, Some(later + 5 + 2 * lock));
+    assert_eq!(locked[0].lockouts, 2);
+    assert!(
+        s.login_lock_exhausted(&keys, later + 6, lock)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let r = s.login_reserve(&keys, later + 7, win, lock).await.unwrap();
+    assert!(!r.allowed && r.newly_locked.is_empty(), "{r:?}");
+    // a busy verifier gives an attempt back
+    let fresh = vec![AttemptKey {
+        key: "user:bob".into(),
+        max: 2,
+    }];
+    for _ in 0..3 {
+        assert!(
+            s.login_reserve(&fresh, 5_000, win, lock)
+                .await
+                .unwrap()
+                .allowed
+        );
+        s.login_release(&fresh, 5_000).await.unwrap();
+    }
+    assert_eq!(
+        s.throttle_get("user:bob").await.unwrap().unwrap().failures,
+        0
+    );
+    // the locks list, and an admin unlock by exact key and prefix (no LIKE wildcards: `_`)
+    s.login_reserve(
+        &[AttemptKey {
+            key: "pair:axb|1.1.1.1".into(),
+            max: 1,
+        }],
+        later,
+        win,
+        lock,
+    )
+    .await
+    .unwrap();
+    let locks = s.login_locks(later + 8).await.unwrap();
+    assert_eq!(
+        locks.iter().map(|t| t.key.as_str()).collect::<Vec<_>>(),
+        ["pair:awa|10.0.0.1"]
+    );
+    let removed = s.login_unlock("user:a_b", "pair:a_b|").await.unwrap();
+    assert!(removed.is_empty(), "{removed:?}");
+    let removed = s.login_unlock("user:awa", "pair:awa|").await.unwrap();
+    let mut keys: Vec<_> = removed.iter().map(|t| t.key.as_str()).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["pair:awa|10.0.0.1", "user:awa"],
+        "the account's own key and its per-IP keys go"
+    );
+    assert!(s.login_locks(later + 8).await.unwrap().is_empty());
+    assert!(s.throttle_get("pair:axb|1.1.1.1").await.unwrap().is_some());
+    assert!(
+        s.throttle_get("ip:10.0.0.1").await.unwrap().is_some(),
+        "IP keys stay"
     );
 }

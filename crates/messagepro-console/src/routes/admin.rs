@@ -32,6 +32,7 @@ pub const RULES: &[RouteRule] = &[
     RouteRule::post("/admin/users/{id}/disable", ADMIN),
     RouteRule::post("/admin/users/{id}/enable", ADMIN),
     RouteRule::post("/admin/users/{id}/password", ADMIN),
+    RouteRule::post("/admin/users/{id}/unlock", ADMIN),
     RouteRule::get("/admin/roles", ADMIN),
     RouteRule::get("/admin/roles/new", ADMIN),
     RouteRule::post("/admin/roles/new", ADMIN),
@@ -50,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{id}/disable", post(disable))
         .route("/admin/users/{id}/enable", post(enable))
         .route("/admin/users/{id}/password", post(reset_password))
+        .route("/admin/users/{id}/unlock", post(unlock))
         .route("/admin/roles", get(roles))
         .route("/admin/roles/new", get(new_role_form).post(create_role))
         .route("/admin/roles/{id}", get(edit_role_form).post(update_role))
@@ -62,16 +64,66 @@ pub fn router() -> Router<AppState> {
 #[template(path = "admin/users.html")]
 struct UsersPage {
     page: PageCtx,
-    users: Vec<User>,
+    rows: Vec<UserRow>,
+}
+
+/// A user in the list, with their login lock if one is running.
+struct UserRow {
+    u: User,
+    /// « Verrouillé jusqu'à … » when too many failed logins locked the account.
+    lock: Option<String>,
+}
+
+/// The lock message of `username`, if a lock of theirs is running.
+fn lock_text(
+    ui: &Ui,
+    locked: &std::collections::BTreeMap<String, i64>,
+    username: &str,
+) -> Option<String> {
+    locked.get(username).map(|until| {
+        ui.tf(
+            "admin.users.locked",
+            &[("until", &crate::ui::format_ms(*until))],
+        )
+    })
 }
 
 #[tracing::instrument(skip_all)]
 async fn users(ui: Ui) -> Result<Response, AppError> {
     let users = ui.state.store.list_users().await?;
+    let locked = crate::login::locked_users(&ui.state).await?;
+    let rows = users
+        .into_iter()
+        .map(|u| UserRow {
+            lock: lock_text(&ui, &locked, &u.username),
+            u,
+        })
+        .collect();
     render(&UsersPage {
         page: ui.page("admin.users.title"),
-        users,
+        rows,
     })
+}
+
+/// Lifts the login locks of a user (their username key and all their per-IP keys). Audited.
+#[tracing::instrument(skip_all, fields(user_id = id))]
+async fn unlock(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+    let target = load_user(&ui, id).await?;
+    let admin = ui.user()?.clone();
+    let was_locked = crate::login::unlock(
+        &ui.state,
+        (admin.id, &admin.username),
+        &target.username,
+        ui.ip.clone(),
+    )
+    .await?;
+    let (kind, key) = if was_locked {
+        ("success", "admin.users.unlocked_done")
+    } else {
+        ("success", "admin.users.not_locked")
+    };
+    flash(&ui.session, kind, ui.t(key)).await?;
+    Ok(Redirect::to("/admin/users").into_response())
 }
 
 #[derive(Template)]
@@ -79,15 +131,28 @@ async fn users(ui: Ui) -> Result<Response, AppError> {
 struct NewUserPage {
     page: PageCtx,
     roles: Vec<Role>,
+    /// The role selected in the form: `lecteur` (least privilege) until the admin picks another.
+    selected_role: i64,
     username: String,
     error: Option<String>,
 }
 
+/// The id of the least-privileged built-in role, `lecteur` (0 when it was deleted: then no
+/// option is preselected and the browser shows the first).
+fn default_role(roles: &[Role]) -> i64 {
+    roles
+        .iter()
+        .find(|r| r.name == "lecteur")
+        .map_or(0, |r| r.id)
+}
+
 #[tracing::instrument(skip_all)]
 async fn new_user_form(ui: Ui) -> Result<Response, AppError> {
+    let roles = ui.state.store.list_roles().await?;
     render(&NewUserPage {
         page: ui.page("admin.users.new_title"),
-        roles: ui.state.store.list_roles().await?,
+        selected_role: default_role(&roles),
+        roles,
         username: String::new(),
         error: None,
     })
@@ -118,10 +183,12 @@ async fn create_user(ui: Ui, Form(form): Form<NewUserForm>) -> Result<Response, 
         let msg = ui.t(key);
         let ui = &ui;
         let username = form.username.chars().take(64).collect::<String>();
+        let selected_role = form.role;
         async move {
             let mut r = render(&NewUserPage {
                 page: ui.page("admin.users.new_title"),
                 roles: ui.state.store.list_roles().await?,
+                selected_role,
                 username,
                 error: Some(msg),
             })?;
@@ -183,6 +250,7 @@ async fn create_user(ui: Ui, Form(form): Form<NewUserForm>) -> Result<Response, 
 #[template(path = "admin/user_detail.html")]
 struct UserDetailPage {
     page: PageCtx,
+    lock: Option<String>,
     user: User,
     roles: Vec<Role>,
     is_self: bool,
@@ -200,8 +268,10 @@ async fn load_user(ui: &Ui, id: i64) -> Result<User, AppError> {
 async fn user_detail(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
     let user = load_user(&ui, id).await?;
     let is_self = ui.user()?.id == user.id;
+    let locked = crate::login::locked_users(&ui.state).await?;
     render(&UserDetailPage {
         page: ui.page("admin.users.detail_title"),
+        lock: lock_text(&ui, &locked, &user.username),
         roles: ui.state.store.list_roles().await?,
         user,
         is_self,

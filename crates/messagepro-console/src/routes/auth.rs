@@ -14,10 +14,11 @@ use super::{Access, RouteRule};
 use crate::app::AppState;
 use crate::csrf;
 use crate::error::AppError;
-use crate::guard::{AUTH_AT, CurrentUser, SEEN_AT, UID, safe_next};
+use crate::guard::{AUTH_AT, CurrentUser, SEEN_AT, UID};
 use crate::i18n::Lang;
 use crate::login::{self, LoginOutcome};
-use crate::ui::{LANG_KEY, PageCtx, Ui, render};
+use crate::redirect::safe_next;
+use crate::ui::{LANG_COOKIE, LANG_KEY, PageCtx, Ui, render};
 
 pub const RULES: &[RouteRule] = &[
     RouteRule::get("/healthz", Access::Public),
@@ -61,11 +62,15 @@ struct LoginPage {
     next: String,
     username: String,
     error: Option<String>,
+    /// « Votre session a expiré » after an expired session sent the user here.
+    notice: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 struct NextQuery {
     next: Option<String>,
+    /// Set by the guard when the request still carried a session cookie.
+    expired: Option<String>,
 }
 
 #[tracing::instrument(skip_all)]
@@ -81,6 +86,7 @@ async fn login_form(ui: Ui, Query(q): Query<NextQuery>) -> Result<Response, AppE
         next: safe_next(q.next.as_deref()).unwrap_or_default(),
         username: String::new(),
         error: None,
+        notice: q.expired.is_some().then(|| ui.t("login.expired")),
     })
 }
 
@@ -123,14 +129,22 @@ async fn login(
             StatusCode::TOO_MANY_REQUESTS,
             ui.tf("login.locked", &[("minutes", &minutes.to_string())]),
         ),
+        LoginOutcome::Busy => (StatusCode::SERVICE_UNAVAILABLE, ui.t("login.busy")),
     };
     let mut resp = render(&LoginPage {
         page: ui.page("login.title"),
         next: safe_next(Some(&form.next)).unwrap_or_default(),
         username: form.username.chars().take(64).collect(),
         error: Some(error),
+        notice: None,
     })?;
     *resp.status_mut() = status;
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        resp.headers_mut().insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static("1"),
+        );
+    }
     Ok(resp)
 }
 
@@ -152,8 +166,21 @@ impl axum::extract::FromRequestParts<AppState> for ClientIp {
     }
 }
 
+#[derive(Deserialize, Default)]
+struct LogoutForm {
+    #[serde(default)]
+    next: String,
+}
+
+/// Ends the session, then goes to the login page (with a `next` to come back to, when one was
+/// given and is local).
 #[tracing::instrument(skip_all)]
-async fn logout(ui: Ui, user: CurrentUser) -> Result<Response, AppError> {
+async fn logout(
+    ui: Ui,
+    user: CurrentUser,
+    form: Result<Form<LogoutForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, AppError> {
+    let next = form.ok().and_then(|Form(f)| safe_next(Some(&f.next)));
     login::audit(
         &ui.state,
         Some((user.id, &user.username)),
@@ -165,7 +192,16 @@ async fn logout(ui: Ui, user: CurrentUser) -> Result<Response, AppError> {
     )
     .await;
     ui.session.flush().await?;
-    Ok(Redirect::to("/login").into_response())
+    let to = match next {
+        Some(n) => {
+            let q: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("next", &n)
+                .finish();
+            format!("/login?{q}")
+        }
+        None => "/login".to_owned(),
+    };
+    Ok(Redirect::to(&to).into_response())
 }
 
 #[derive(Deserialize)]
@@ -175,19 +211,33 @@ struct LanguageForm {
     next: String,
 }
 
-/// Sets the language: stored on the user when logged in, else in the session.
+/// Sets the language: stored on the user (and the session) when logged in, else in a cookie
+/// (an anonymous visitor gets no session row).
 #[tracing::instrument(skip_all)]
 async fn language(ui: Ui, Form(form): Form<LanguageForm>) -> Result<Response, AppError> {
     let lang = Lang::parse(&form.lang).ok_or(AppError::BadRequest)?;
-    ui.session.insert(LANG_KEY, lang.code()).await?;
     if let Some(u) = &ui.user {
+        ui.session.insert(LANG_KEY, lang.code()).await?;
         ui.state
             .store
             .set_user_language(u.id, Some(lang.code()), ui.state.clock.now_ms())
             .await?;
     }
     let to = safe_next(Some(&form.next)).unwrap_or_else(|| "/".into());
-    Ok(Redirect::to(&to).into_response())
+    let mut resp = Redirect::to(&to).into_response();
+    let secure = if ui.state.settings.cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}",
+        lang.code()
+    );
+    if let Ok(v) = http::HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(http::header::SET_COOKIE, v);
+    }
+    Ok(resp)
 }
 
 #[derive(Template)]

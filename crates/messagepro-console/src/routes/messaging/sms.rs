@@ -482,6 +482,8 @@ pub struct CampaignRow {
     pub waiting: i64,
     /// Percentage of rows with a final status.
     pub progress: i64,
+    /// Whether the viewer may pause or resume it (its creator, or `messaging.manage_campaigns`).
+    pub may_control: bool,
 }
 
 /// A platform contact group in the picker.
@@ -537,7 +539,10 @@ struct BulkPage {
     nonce: String,
 }
 
-async fn campaign_rows(state: &AppState) -> Result<Vec<CampaignRow>, AppError> {
+async fn campaign_rows(
+    state: &AppState,
+    viewer: &crate::guard::CurrentUser,
+) -> Result<Vec<CampaignRow>, AppError> {
     let campaigns: Vec<Campaign> = state
         .store
         .list_campaigns(Page::first(20))
@@ -562,6 +567,8 @@ async fn campaign_rows(state: &AppState) -> Result<Vec<CampaignRow>, AppError> {
             .await?;
         let total = c.total.max(1);
         out.push(CampaignRow {
+            may_control: viewer.can(Permission::SendSms)
+                && (c.created_by == Some(viewer.id) || viewer.can(Permission::ManageCampaigns)),
             progress: (sent + failed) * 100 / total,
             waiting: (c.total - sent - failed).max(0),
             sent,
@@ -606,7 +613,7 @@ async fn render_bulk(
         choices,
         preview,
         error,
-        campaigns: campaign_rows(&ui.state).await?,
+        campaigns: campaign_rows(&ui.state, ui.user()?).await?,
         can_send,
         nonce: ui.form_nonce().await?,
     })?;
