@@ -100,8 +100,13 @@ async fn browser(test: &str) -> Option<Browser> {
 
 impl Browser {
     async fn login(&self, app: &SimApp, username: &str, password: &str) {
+        self.client.goto(&app.at("/login")).await.unwrap();
+        self.submit_login(username, password).await;
+    }
+
+    /// Fills and submits the login form of the page shown, then waits to be logged in.
+    async fn submit_login(&self, username: &str, password: &str) {
         let c = &self.client;
-        c.goto(&app.at("/login")).await.unwrap();
         c.find(Locator::Css("input[name=username]"))
             .await
             .unwrap()
@@ -409,29 +414,7 @@ async fn a_campaign_being_typed_when_the_session_expires_survives_the_login_agai
     );
 
     // Act: log in again on that page.
-    c.find(Locator::Css("input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys(&user.username)
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(&user.password)
-        .await
-        .unwrap();
-    c.find(Locator::Css("form[action='/login'] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("form[action='/logout']"))
-        .await
-        .expect("logged in again");
+    b.submit_login(&user.username, &user.password).await;
 
     // Assert: back on the campaign page, with everything typed put back.
     let url = c.current_url().await.unwrap();
