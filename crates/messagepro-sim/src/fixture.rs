@@ -22,7 +22,7 @@ pub enum Fixture {
 }
 
 /// Every permission name the API checks (1.3).
-pub const ALL_PERMISSIONS: [&str; 46] = [
+pub const ALL_PERMISSIONS: [&str; 47] = [
     "otp",
     "sms_send",
     "sms_send_bulk",
@@ -69,6 +69,8 @@ pub const ALL_PERMISSIONS: [&str; 46] = [
     "delete_wa_received",
     "delete_ussd",
     "delete_notification",
+    // Q21: `get/sms.message` (the 3.3.8 build ignores it)
+    "get_message",
 ];
 
 /// Permissions of the demo's restricted key.
@@ -277,6 +279,7 @@ pub fn seed(st: &mut State, fixture: Fixture, full_secret: Option<String>) -> Fi
         wa_account_limit: 3,
         footermark: 2,
         wa_servers: vec![1],
+        services: crate::model::all_services(),
     };
     let mut world = World {
         settings: Settings::default(),

@@ -40,7 +40,7 @@ use serde_json::Value;
 
 pub use fixture::{ALL_PERMISSIONS, Fixture, FixtureInfo, RESTRICTED_PERMISSIONS};
 pub use lifecycle::Stage;
-pub use model::Pace;
+pub use model::{Flavour, Pace};
 pub use server::{Faults, router};
 
 use api::Hook;
@@ -55,6 +55,7 @@ pub struct SimulatorBuilder {
     faults: Faults,
     pace: Pace,
     auto_progress: bool,
+    flavour: Flavour,
 }
 
 impl std::fmt::Debug for SimulatorBuilder {
@@ -66,6 +67,7 @@ impl std::fmt::Debug for SimulatorBuilder {
             .field("faults", &self.faults)
             .field("pace", &self.pace)
             .field("auto_progress", &self.auto_progress)
+            .field("flavour", &self.flavour)
             .finish()
     }
 }
@@ -82,6 +84,7 @@ impl Simulator {
             faults: Faults::default(),
             pace: Pace::default(),
             auto_progress: true,
+            flavour: Flavour::default(),
         }
     }
 }
@@ -114,6 +117,12 @@ impl SimulatorBuilder {
     /// clock is frozen and only `process_queue` / `advance_time` move anything.
     pub fn auto_progress(mut self, on: bool) -> Self {
         self.auto_progress = on;
+        self
+    }
+
+    /// The platform build to speak (default [`Flavour::Current`], spec Q21).
+    pub fn flavour(mut self, flavour: Flavour) -> Self {
+        self.flavour = flavour;
         self
     }
 
@@ -210,6 +219,7 @@ fn new_state(cfg: &SimulatorBuilder, base_url: &str) -> (State, FixtureInfo) {
         webhook: None,
         ids: Default::default(),
         pace: cfg.pace,
+        flavour: cfg.flavour,
     };
     let info = fixture::seed(&mut st, cfg.fixture, cfg.secret.clone());
     (st, info)
@@ -268,6 +278,11 @@ impl Shared {
 
     pub fn fixture(&self) -> FixtureInfo {
         self.info.lock().expect("info lock").clone()
+    }
+
+    /// The platform build this simulator speaks.
+    pub fn flavour(&self) -> Flavour {
+        self.config.flavour
     }
 
     /// Every message and chat accepted so far, by kind then id.
@@ -364,7 +379,9 @@ impl Shared {
             .device_by_unique(unique)
             .map(|(id, _)| id)
             .ok_or("unknown device")?;
-        st.world.devices.get_mut(&id).expect("device").online = online;
+        if let Some(d) = st.world.devices.get_mut(&id) {
+            d.online = online;
+        }
         Ok(())
     }
 

@@ -57,13 +57,17 @@ impl State {
             .map(|s| s.id)
             .collect();
         for id in due {
-            let (user, mode) = (self.sms[&id].user, self.sms[&id].mode);
+            let Some((user, mode)) = self.sms.get(&id).map(|s| (s.user, s.mode)) else {
+                continue;
+            };
             let limit = self.package(user).map(|p| p.send_limit).unwrap_or(0);
             let full = mode == 1 && limit_reached(self.quota(user).sent, limit);
             if mode == 1 && !full {
                 self.quota(user).sent += 1;
             }
-            let s = self.sms.get_mut(&id).expect("row exists");
+            let Some(s) = self.sms.get_mut(&id) else {
+                continue;
+            };
             s.fetched_at = now;
             s.status = if full { 4 } else { 2 };
         }
@@ -88,13 +92,17 @@ impl State {
             .map(|c| c.id)
             .collect();
         for id in due {
-            let user = self.chats[&id].user;
+            let Some(user) = self.chats.get(&id).map(|c| c.user) else {
+                continue;
+            };
             let limit = self.package(user).map(|p| p.wa_send_limit).unwrap_or(0);
             let full = limit_reached(self.quota(user).wa_sent, limit);
             if !full {
                 self.quota(user).wa_sent += 1;
             }
-            let c = self.chats.get_mut(&id).expect("row exists");
+            let Some(c) = self.chats.get_mut(&id) else {
+                continue;
+            };
             c.fetched_at = now;
             c.status = if full { 4 } else { 2 };
         }
@@ -127,9 +135,12 @@ impl State {
             } else {
                 "SMS_DELIVERED"
             };
-            let (user, gateway, did, price, mode) = {
-                let s = &self.sms[&id];
-                (s.user, s.gateway, s.did, s.price, s.mode)
+            let Some((user, gateway, did, price, mode)) = self
+                .sms
+                .get(&id)
+                .map(|s| (s.user, s.gateway, s.did, s.price, s.mode))
+            else {
+                continue;
             };
             if !failed && mode == 2 && price > 0.0 {
                 if let Some(a) = self.world.accounts.get_mut(&user) {
@@ -142,7 +153,9 @@ impl State {
                     }
                 }
             }
-            let s = self.sms.get_mut(&id).expect("row exists");
+            let Some(s) = self.sms.get_mut(&id) else {
+                continue;
+            };
             s.status = if failed { 4 } else { 3 };
             s.status_code = if gateway > 0 {
                 String::new()
@@ -164,7 +177,9 @@ impl State {
             .collect();
         for id in due {
             let failed = pace.fail_rate > 0.0 && self.rng.random_bool(pace.fail_rate.min(1.0));
-            let c = self.chats.get_mut(&id).expect("row exists");
+            let Some(c) = self.chats.get_mut(&id) else {
+                continue;
+            };
             c.status = if failed { 4 } else { 3 };
             let cid = c.cid;
             if let Some(camp) = self.wa_campaigns.get_mut(&cid) {
@@ -179,9 +194,13 @@ impl State {
             .map(|u| u.id)
             .collect();
         for id in due {
-            let user = self.ussd[&id].user;
+            let Some(user) = self.ussd.get(&id).map(|u| u.user) else {
+                continue;
+            };
             self.quota(user).ussd += 1;
-            let u = self.ussd.get_mut(&id).expect("row exists");
+            let Some(u) = self.ussd.get_mut(&id) else {
+                continue;
+            };
             u.status = 3;
             u.response = format!("Votre solde est de 12 500 GNF. Code {}", u.code);
             u.create_date = now;

@@ -12,6 +12,45 @@ use std::time::Instant;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
+/// Which Zender build the simulator speaks (spec Q21).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Flavour {
+    /// The 3.3.8 build the wire reference describes: sends return no ids.
+    #[serde(rename = "3.3.8")]
+    V3_3_8,
+    /// The newer build Message Pro runs (Q21): message ids from `send/sms` and
+    /// `send/whatsapp.bulk`, `get/sms.message` / `get/wa.message`, per-package service checks,
+    /// a content filter, no `clear/ussd`.
+    #[default]
+    #[serde(rename = "current")]
+    Current,
+}
+
+impl Flavour {
+    /// Parses `3.3.8` or `current` (as the CLI's `--flavour` takes it).
+    pub fn parse(s: &str) -> Option<Flavour> {
+        match s.trim() {
+            "3.3.8" => Some(Flavour::V3_3_8),
+            "current" => Some(Flavour::Current),
+            _ => None,
+        }
+    }
+
+    /// True on the newer build.
+    pub fn is_current(self) -> bool {
+        self == Flavour::Current
+    }
+}
+
+impl std::fmt::Display for Flavour {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Flavour::V3_3_8 => "3.3.8",
+            Flavour::Current => "current",
+        })
+    }
+}
+
 /// Platform-wide settings (Zender's admin settings) plus simulator knobs for infrastructure
 /// failures that a test may want to provoke.
 #[derive(Clone, Serialize, Deserialize)]
@@ -38,6 +77,10 @@ pub struct Settings {
     pub qr_image_fail: bool,
     /// Numbers (E.164) that `validate/whatsapp` reports as not on WhatsApp.
     pub wa_unknown_numbers: Vec<String>,
+    /// Current flavour only: words the content filter refuses (case-insensitive, whole text
+    /// searched) in a message, a caption or a media/document URL.
+    #[serde(default)]
+    pub filtered_words: Vec<String>,
 }
 
 impl Default for Settings {
@@ -54,6 +97,7 @@ impl Default for Settings {
             exchange_fail: false,
             qr_image_fail: false,
             wa_unknown_numbers: vec!["+224620000000".into()],
+            filtered_words: vec!["arnaque".into(), "escroquerie".into()],
         }
     }
 }
@@ -79,6 +123,22 @@ pub struct Package {
     pub footermark: u8,
     /// WhatsApp server ids enabled for this package.
     pub wa_servers: Vec<u64>,
+    /// Current flavour only: the services the package includes (`sms`, `whatsapp`,
+    /// `android_ussd`); the others answer `403 Subscription has no permission to use …`.
+    #[serde(default = "all_services")]
+    pub services: Vec<String>,
+}
+
+/// Every service a package can include.
+pub fn all_services() -> Vec<String> {
+    vec!["sms".into(), "whatsapp".into(), "android_ussd".into()]
+}
+
+impl Package {
+    /// True when the package includes `service` (`sms`, `whatsapp`, `android_ussd`).
+    pub fn has_service(&self, service: &str) -> bool {
+        self.services.iter().any(|s| s == service)
+    }
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -471,6 +531,8 @@ pub struct State {
     pub webhook: Option<Webhook>,
     pub ids: Ids,
     pub pace: Pace,
+    /// The build spoken (fixed at start; `reset` keeps it).
+    pub flavour: Flavour,
 }
 
 impl State {

@@ -949,7 +949,8 @@ async fn control_api_fixture_and_reset() {
     );
     assert!(fx["whatsapp"]["connected"]["unique"].is_string());
     assert_eq!(fx["contacts"][1]["groups"], json!([1, 2]));
-    assert_eq!(messagepro_sim::ALL_PERMISSIONS.len(), 46);
+    assert_eq!(messagepro_sim::ALL_PERMISSIONS.len(), 47);
+    assert!(messagepro_sim::ALL_PERMISSIONS.contains(&"get_message"));
     // Same seed → same secrets; reset restores the fixture.
     let again = messagepro_sim::Simulator::builder()
         .seed(7)

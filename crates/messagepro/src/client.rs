@@ -529,6 +529,18 @@ impl Client {
         })
     }
 
+    /// One message by id and box (`get/sms.message`, `get/wa.message`: `id` + `type`).
+    pub(crate) async fn one<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        id: u64,
+        kind: &'static str,
+    ) -> Result<T> {
+        let p = Params::new().add("id", id).add("type", kind);
+        let a = self.call(endpoint, Kind::Read, p).await?;
+        self.data(endpoint, a.data)
+    }
+
     /// A paginated list; `data: false` is read as an empty list.
     pub(crate) async fn list<T: DeserializeOwned>(
         &self,

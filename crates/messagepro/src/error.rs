@@ -52,9 +52,23 @@ pub enum Error {
     /// The API key lacks the permission this endpoint checks.
     #[error("the API key is not allowed to use this endpoint: {0}")]
     PermissionDenied(PlatformError),
-    /// A parameter was missing or malformed (including unknown endpoints and bad media fields).
+    /// A parameter was missing or malformed (including bad media fields).
     #[error("Message Pro rejected the request parameters: {0}")]
     InvalidParameters(PlatformError),
+    /// The platform build has no such endpoint (`Invalid API Endpoint!`): e.g. `get/sms.message`
+    /// on a 3.3.8 build (spec Q21).
+    #[error("this Message Pro build does not have the endpoint: {0}")]
+    UnknownEndpoint(PlatformError),
+    /// The newer build's content filter refused the text or the media (spec Q21).
+    #[error("Message Pro's content filter refused the message: {0}")]
+    ContentRejected(PlatformError),
+    /// The newer build's per-package service check: the package excludes SMS, WhatsApp or
+    /// USSD (spec Q21).
+    #[error("the subscription package does not include this service: {0}")]
+    ServiceNotInPackage(PlatformError),
+    /// `get/sms.message` / `get/wa.message`: no such message for this account (spec Q21).
+    #[error("the message does not exist on Message Pro: {0}")]
+    MessageNotFound(PlatformError),
     /// The platform could not parse or validate a phone number.
     #[error("Message Pro rejected the phone number: {0}")]
     InvalidPhone(PlatformError),
@@ -64,7 +78,7 @@ pub enum Error {
     /// The message is longer than the platform's maximum.
     #[error("the message is too long for Message Pro: {0}")]
     MessageTooLong(PlatformError),
-    /// The account has no subscription package (or the package excludes this service).
+    /// The account has no subscription package.
     #[error("the account is not subscribed to a package that allows this: {0}")]
     NotSubscribed(PlatformError),
     /// A package, device, chat, contact, USSD or WhatsApp-account limit has been reached.
@@ -142,8 +156,16 @@ impl Error {
             "Invalid API secret supplied!" | "Invalid token supplied!" => Self::InvalidSecret(p),
             "This API key doesn't have permission to use this endpoint!"
             | "Insufficient Permissions!" => Self::PermissionDenied(p),
+            "Invalid API Endpoint!" => Self::UnknownEndpoint(p),
+            "We detected inappropriate content in your message!"
+            | "We detected inappropriate content in your media!" => Self::ContentRejected(p),
+            "Subscription has no permission to use SMS services!"
+            | "Subscription has no permission to use WhatsApp services!"
+            | "Subscription has no permission to use Android USSD service!" => {
+                Self::ServiceNotInPackage(p)
+            }
+            "Message doesn't exist!" => Self::MessageNotFound(p),
             "Invalid Parameters!"
-            | "Invalid API Endpoint!"
             | "Sim parameter must be an integer value!"
             | "Priority parameter must be an integer value!"
             | "You provided an invalid media url!"
@@ -156,9 +178,7 @@ impl Error {
             | "Contact name is too short!"
             | "Group name is too short!"
             | "Campaign name is too short!"
-            | "QR string is too short to be valid!"
-            | "We detected inappropriate content in your message!"
-            | "We detected inappropriate content in your media!" => Self::InvalidParameters(p),
+            | "QR string is too short to be valid!" => Self::InvalidParameters(p),
             "Invalid phone number!" => Self::InvalidPhone(p),
             "Message is too short!"
             | "OTP message is too short!"
@@ -167,12 +187,7 @@ impl Error {
                 Self::MessageTooLong(p)
             }
             "Account is not subscribed to any premium package!"
-            | "You are not subscribed to any premium package!"
-            | "Subscription has no permission to use SMS services!"
-            | "Subscription has no permission to use WhatsApp services!"
-            | "Subscription has no permission to use Android USSD service!" => {
-                Self::NotSubscribed(p)
-            }
+            | "You are not subscribed to any premium package!" => Self::NotSubscribed(p),
             "Maximum allowed number of sent messages has been reached!"
             | "The daily allowed messages has been reached for this device, please try again later!"
             | "The monthly allowed messages has been reached for this device, please try again later!"
@@ -207,6 +222,10 @@ impl Error {
             Self::InvalidSecret(p)
             | Self::PermissionDenied(p)
             | Self::InvalidParameters(p)
+            | Self::UnknownEndpoint(p)
+            | Self::ContentRejected(p)
+            | Self::ServiceNotInPackage(p)
+            | Self::MessageNotFound(p)
             | Self::InvalidPhone(p)
             | Self::MessageTooShort(p)
             | Self::MessageTooLong(p)

@@ -40,6 +40,15 @@ pub(crate) fn uint<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
 }
 
 /// A boolean sent as `true`/`false`, `0`/`1` or `"0"`/`"1"`/`"true"`.
+/// An id as a build may write it: a number or a numeric string (anything else: none).
+pub(crate) fn id_value(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
 pub(crate) fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     let v = Value::deserialize(d)?;
     Ok(match v {

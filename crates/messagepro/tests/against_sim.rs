@@ -15,7 +15,7 @@ use messagepro::{
     SendSms, SendWhatsApp, SenderType, SmsMode, SmsRoute, SmsStatus, UssdStatus, WaAccountStatus,
     WaContent, WaLinkStatus, WaRecipient, fetch_all,
 };
-use messagepro_sim::{Faults, FixtureInfo, SimHandle, Simulator};
+use messagepro_sim::{Faults, FixtureInfo, Flavour, SimHandle, Simulator};
 use serde_json::json;
 
 struct Env {
@@ -25,7 +25,12 @@ struct Env {
 }
 
 async fn env() -> Env {
+    env_of(Flavour::Current).await
+}
+
+async fn env_of(flavour: Flavour) -> Env {
     let sim = Simulator::builder()
+        .flavour(flavour)
         .seed(11)
         .auto_progress(false)
         .start("127.0.0.1:0")
@@ -905,7 +910,8 @@ async fn the_paging_helper_returns_every_contact_exactly_once_despite_the_page_g
 
 #[tokio::test]
 async fn ussd_requests_are_queued_answered_deleted_and_cleared() {
-    let e = env().await;
+    // `clear/ussd` exists on the documented build only (the newer one dropped it, Q21)
+    let e = env_of(Flavour::V3_3_8).await;
     let ack = e
         .client
         .send_ussd("*123#", &e.online(), messagepro::Sim::One)
@@ -1690,8 +1696,77 @@ async fn audio_chats_list_no_attachment_and_documents_list_their_url() {
 // ---------------------------------------------------------------- more platform answers
 
 #[tokio::test]
-async fn sends_answer_without_ids_as_the_documented_build_does() {
+async fn the_newer_build_gives_ids_that_the_lookups_follow_with_typed_errors() {
     let e = env().await;
+    let r = e
+        .client
+        .send_sms(&e.sms("621234567", "Bonjour {Awa|Fanta}"))
+        .await
+        .unwrap();
+    let id = r
+        .message_id
+        .expect("send/sms returns an id on the newer build");
+    let m = e.client.get_sms_message(id).await.unwrap();
+    assert_eq!(
+        (m.id, m.status.clone()),
+        (id, messagepro::SmsStatus::Pending)
+    );
+    assert_eq!(m.recipient, "+224621234567");
+    e.sim.process_queue();
+    let m = e.client.get_sms_message(id).await.unwrap();
+    assert!(
+        matches!(
+            m.status,
+            messagepro::SmsStatus::Sent | messagepro::SmsStatus::Failed
+        ),
+        "{m:?}"
+    );
+    let err = e.client.get_sms_message(id + 1000).await.unwrap_err();
+    assert!(matches!(err, Error::MessageNotFound(_)), "{err}");
+    let restricted = client_for(&e.sim, &e.fx.secrets.restricted);
+    let err = restricted.get_sms_message(id).await.unwrap_err();
+    assert!(matches!(err, Error::PermissionDenied(_)), "{err}");
+
+    let to = Recipients::numbers(vec![e.phone("621000001"), e.phone("621000002")]).unwrap();
+    let bulk = SendBulkWhatsApp::new(e.wa(), "Avec ids", text("Bonjour"), to);
+    let r = e.client.send_bulk_whatsapp(&bulk).await.unwrap();
+    assert!(r.campaign_id.is_some());
+    assert_eq!(r.message_ids.len(), 2, "{r:?}");
+    for (id, to) in r.message_ids.iter().zip(["+224621000001", "+224621000002"]) {
+        let c = e.client.get_wa_message(*id).await.unwrap();
+        assert_eq!(c.recipient, to);
+        assert_eq!(c.status, messagepro::ChatStatus::Pending);
+    }
+    let inbound = e.sim.inject_sms(None, "+224622000111", "STOP").unwrap();
+    let got = e.client.get_received_sms_message(inbound).await.unwrap();
+    assert_eq!(
+        (got.sender.as_str(), got.message.as_str()),
+        ("+224622000111", "STOP")
+    );
+
+    let err = e
+        .client
+        .send_sms(&e.sms("621234567", "pas une arnaque"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ContentRejected(_)), "{err}");
+    e.sim
+        .patch_platform(&json!({"packages": {"1": {"services": ["sms"]}}}))
+        .unwrap();
+    let one = SendWhatsApp::new(
+        e.wa(),
+        WaRecipient::Phone(e.phone("621234567")),
+        text("Bonjour"),
+    );
+    let err = e.client.send_whatsapp(&one).await.unwrap_err();
+    assert!(matches!(err, Error::ServiceNotInPackage(_)), "{err}");
+    let err = e.client.clear_ussd().await.unwrap_err();
+    assert!(matches!(err, Error::UnknownEndpoint(_)), "{err}");
+}
+
+#[tokio::test]
+async fn sends_answer_without_ids_as_the_documented_build_does() {
+    let e = env_of(Flavour::V3_3_8).await;
     let r = e
         .client
         .send_sms(&e.sms("621234567", "Bonjour"))
@@ -1702,7 +1777,12 @@ async fn sends_answer_without_ids_as_the_documented_build_does() {
     let bulk = SendBulkWhatsApp::new(e.wa(), "Sans id", text("Bonjour"), to);
     let r = e.client.send_bulk_whatsapp(&bulk).await.unwrap();
     assert_eq!(r.campaign_id, None);
+    assert!(r.message_ids.is_empty());
     assert_eq!(r.message, "1 chats has been queued for sending!");
+    let err = e.client.get_sms_message(1).await.unwrap_err();
+    assert!(matches!(err, Error::UnknownEndpoint(_)), "{err}");
+    let err = e.client.get_wa_message(1).await.unwrap_err();
+    assert!(matches!(err, Error::UnknownEndpoint(_)), "{err}");
 }
 
 #[tokio::test]

@@ -32,6 +32,10 @@ pub struct Args {
     /// Seed of the simulator (same seed, same fixture ids and secrets).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Platform build the embedded simulator speaks: `current` (message ids, tracked by id) or
+    /// `3.3.8` (no ids: messages are matched in the lists).
+    #[arg(long, default_value = "current", value_parser = crate::commands::sim::parse_flavour)]
+    pub flavour: messagepro_sim::Flavour,
 }
 
 pub async fn run(args: Args, _g: &Globals) -> anyhow::Result<ExitCode> {
@@ -43,7 +47,7 @@ pub async fn run(args: Args, _g: &Globals) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
 
-    let mut sim = Simulator::builder();
+    let mut sim = Simulator::builder().flavour(args.flavour);
     if let Some(seed) = args.seed {
         sim = sim.seed(seed);
     }

@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use messagepro_sim::{Faults, Simulator};
+use messagepro_sim::{Faults, Flavour, Simulator};
 
 use crate::cli::Globals;
 
@@ -13,6 +13,10 @@ pub struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8025")]
     pub listen: String,
+    /// Platform build to speak: `current` (the newer build Message Pro runs: message ids,
+    /// `get/sms.message`, service checks, content filter) or `3.3.8` (the documented build).
+    #[arg(long, default_value = "current", value_parser = parse_flavour)]
+    pub flavour: Flavour,
     /// Seed of every random choice (secrets, ids, OTP codes, spintax, faults).
     #[arg(long, default_value_t = 1)]
     pub rng_seed: u64,
@@ -46,6 +50,7 @@ impl std::fmt::Debug for Args {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Args")
             .field("listen", &self.listen)
+            .field("flavour", &self.flavour)
             .field("rng_seed", &self.rng_seed)
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
             .field("latency_ms", &self.latency_ms)
@@ -57,6 +62,11 @@ impl std::fmt::Debug for Args {
             .field("no_auto_progress", &self.no_auto_progress)
             .finish()
     }
+}
+
+/// `--flavour`: `current` or `3.3.8`.
+pub fn parse_flavour(s: &str) -> Result<Flavour, String> {
+    Flavour::parse(s).ok_or_else(|| format!("unknown flavour `{s}`: use `current` or `3.3.8`"))
 }
 
 pub async fn run(args: Args, _g: &Globals) -> anyhow::Result<ExitCode> {
@@ -78,6 +88,7 @@ pub async fn run(args: Args, _g: &Globals) -> anyhow::Result<ExitCode> {
         hang_ms: 0,
     };
     let mut b = Simulator::builder()
+        .flavour(args.flavour)
         .seed(args.rng_seed)
         .faults(faults)
         .auto_progress(!args.no_auto_progress);
@@ -87,7 +98,11 @@ pub async fn run(args: Args, _g: &Globals) -> anyhow::Result<ExitCode> {
     let sim = b.start(args.listen.as_str()).await?;
     let fx = sim.fixture();
     println!("{}", sim.url());
-    eprintln!("Message Pro simulator listening on {}", sim.url());
+    eprintln!(
+        "Message Pro simulator ({} build) listening on {}",
+        args.flavour,
+        sim.url()
+    );
     eprintln!("full-permission secret: {}", fx.secrets.full);
     eprintln!(
         "restricted secret:      {} ({})",

@@ -110,7 +110,7 @@ fn contact(c: &mut Ctx<'_>) -> Out {
     if name.len() < 3 {
         return bail(400, "Contact name is too short!");
     }
-    let country = c.st.world.accounts[&c.user].country.clone();
+    let country = c.account()?.country.clone();
     let parsed = phone::variant_a(&phone, &country, false)
         .ok_or_else(|| fail(400, "Invalid phone number!"))?;
     for g in groups.split(',') {

@@ -13,7 +13,7 @@ pub fn dispatch(c: &mut Ctx<'_>, action: &str) -> Out {
         "otp" => otp(c),
         "credits" => {
             c.need("get_credits")?;
-            let acc = &c.st.world.accounts[&c.user];
+            let acc = c.account()?;
             ok(
                 "Remaining Credits",
                 json!({ "credits": money(acc.credits), "currency": c.st.world.settings.currency }),
@@ -21,13 +21,15 @@ pub fn dispatch(c: &mut Ctx<'_>, action: &str) -> Out {
         }
         "earnings" => {
             c.need("get_earnings")?;
-            let acc = &c.st.world.accounts[&c.user];
+            let acc = c.account()?;
             ok(
                 "Partner Earnings",
                 json!({ "earnings": money(acc.earnings), "currency": c.st.world.settings.currency }),
             )
         }
         "subscription" => subscription(c),
+        "sms.message" if c.st.flavour.is_current() => super::message::sms(c),
+        "wa.message" if c.st.flavour.is_current() => super::message::chat(c),
         "sms.sent" => sms_list(
             c,
             "get_sms_sent",
@@ -263,7 +265,7 @@ fn android_name(v: f64) -> String {
     }
 }
 
-fn unique_of(st: &State, did: u64) -> String {
+pub(super) fn unique_of(st: &State, did: u64) -> String {
     st.world
         .devices
         .get(&did)
@@ -271,7 +273,7 @@ fn unique_of(st: &State, did: u64) -> String {
         .unwrap_or_default()
 }
 
-fn wa_phone(st: &State, wa: u64) -> String {
+pub(super) fn wa_phone(st: &State, wa: u64) -> String {
     st.world
         .wa_accounts
         .get(&wa)
@@ -329,7 +331,7 @@ fn subscription(c: &mut Ctx<'_>) -> Out {
     )
 }
 
-fn sms_item(st: &State, s: &Sms, with_status: bool) -> Value {
+pub(super) fn sms_item(st: &State, s: &Sms, with_status: bool) -> Value {
     let (sender, sender_type) = if s.mode == 1 {
         (unique_of(st, s.did), "device")
     } else if s.gateway > 0 {
@@ -406,7 +408,7 @@ fn sms_campaigns(c: &mut Ctx<'_>) -> Out {
     ok("SMS Campaigns", paginate(items, pg))
 }
 
-fn attachment(p: &Value) -> Value {
+pub(super) fn attachment(p: &Value) -> Value {
     for k in ["image", "video", "document"] {
         if let Some(u) = p.get(k).and_then(|m| m.get("url")) {
             return u.clone();

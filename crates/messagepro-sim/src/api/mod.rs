@@ -5,6 +5,7 @@
 mod create;
 mod delete;
 mod get;
+mod message;
 mod remote;
 mod send;
 
@@ -30,6 +31,7 @@ pub const INVALID: &str = "Invalid Parameters!";
 pub const NO_PERMISSION: &str = "This API key doesn't have permission to use this endpoint!";
 pub const WA_UNREACHABLE: &str = "Unable to connect to WhatsApp servers!";
 pub const WENT_WRONG: &str = "Something went wrong!";
+pub const INVALID_SECRET: &str = "Invalid API secret supplied!";
 
 /// An error envelope.
 pub fn fail(status: u16, message: impl Into<String>) -> Reply {
@@ -83,6 +85,15 @@ impl Ctx<'_> {
 
     pub fn opt(&self, key: &str) -> Option<String> {
         self.p.get(key).map(str::to_string)
+    }
+
+    /// The caller's account (checked by [`dispatch`]; a lookup, never an index under the lock).
+    pub fn account(&self) -> Result<&crate::model::Account, Reply> {
+        self.st
+            .world
+            .accounts
+            .get(&self.user)
+            .ok_or_else(|| fail(401, INVALID_SECRET))
     }
 
     /// Pagination (1.8): (offset, limit).
@@ -144,8 +155,15 @@ pub fn dispatch(st: &mut State, path: &str, p: &Params) -> Reply {
     let Some(secret) = p.get("secret") else {
         return fail(400, INVALID);
     };
-    let Some(key) = st.keys.get(secret).cloned() else {
-        return fail(401, "Invalid API secret supplied!");
+    // a key whose user has no account (created through `/_sim/key` for an unknown user) is
+    // refused like an unknown secret: the platform joins keys to users
+    let Some(key) = st
+        .keys
+        .get(secret)
+        .filter(|k| st.world.accounts.contains_key(&k.user))
+        .cloned()
+    else {
+        return fail(401, INVALID_SECRET);
     };
     let mut c = Ctx {
         user: key.user,

@@ -24,6 +24,8 @@ pub fn dispatch(c: &mut Ctx<'_>, group: &str, action: &str) -> Out {
             2,
             "WhatsApp campaign has been paused!",
         ),
+        // Q21: the newer build dropped `clear/ussd` (the group's unknown-action answer)
+        ("clear", "ussd") if c.st.flavour.is_current() => bail(500, "Invalid API Endpoint!"),
         ("clear", "ussd") => {
             c.need("clear_ussd_pending")?;
             let user = c.user;

@@ -1,8 +1,9 @@
-//! Shared helpers for the raw-HTTP tests: a simulator per test (auto progress off, fixed seed),
-//! placeholder substitution for seeded ids, form/query/multipart calls and envelope assertions.
+//! Shared helpers for the raw-HTTP tests: a simulator per test (auto progress off, fixed seed;
+//! [`sim`] speaks the 3.3.8 build the wire reference describes, [`sim_current`] the newer build
+//! of Q21), placeholder substitution for seeded ids, form/query/multipart calls and envelope assertions.
 #![allow(dead_code)]
 
-use messagepro_sim::{FixtureInfo, SimHandle, Simulator};
+use messagepro_sim::{FixtureInfo, Flavour, SimHandle, Simulator};
 use serde_json::{Value, json};
 
 pub struct T {
@@ -11,8 +12,19 @@ pub struct T {
     pub http: reqwest::Client,
 }
 
+/// A simulator of the documented 3.3.8 build.
 pub async fn sim() -> T {
+    sim_of(Flavour::V3_3_8).await
+}
+
+/// A simulator of the newer build (Q21), the default flavour.
+pub async fn sim_current() -> T {
+    sim_of(Flavour::Current).await
+}
+
+pub async fn sim_of(flavour: Flavour) -> T {
     let sim = Simulator::builder()
+        .flavour(flavour)
         .seed(7)
         .auto_progress(false)
         .start("127.0.0.1:0")

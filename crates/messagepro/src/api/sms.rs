@@ -303,10 +303,15 @@ pub enum SenderType {
     Unknown,
 }
 
-/// Final status of a sent SMS.
+/// Status of a sent SMS. The lists give only `sent` / `failed`; `get/sms.message` (newer builds,
+/// spec Q21) also answers for messages still waiting.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SmsStatus {
+    /// Stored status 1: waiting for the handset or the partner device.
+    Pending,
+    /// Stored status 2: picked up by the handset, or awaiting a gateway callback.
+    Queued,
     /// Stored status 3.
     Sent,
     /// Stored status 4.
@@ -316,7 +321,7 @@ pub enum SmsStatus {
     Unknown,
 }
 
-/// A row of `get/sms.sent`.
+/// A row of `get/sms.sent`, or the sent message `get/sms.message` found.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct SentSms {
     /// Message id.
@@ -408,22 +413,6 @@ pub struct ReceivedSms {
     pub created: i64,
 }
 
-#[derive(Deserialize)]
-struct MessageIdData {
-    #[serde(default, alias = "message_id", deserialize_with = "opt_id")]
-    #[serde(rename = "messageId")]
-    message_id: Option<u64>,
-}
-
-fn opt_id<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
-    let v = serde_json::Value::deserialize(d)?;
-    Ok(match v {
-        serde_json::Value::Number(n) => n.as_u64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    })
-}
-
 impl Client {
     /// Sends one SMS (`POST send/sms`). Never retried automatically: on an ambiguous error
     /// ([`Error::is_ambiguous`]) look the message up in the lists before sending again.
@@ -443,12 +432,10 @@ impl Client {
             .add("message", &req.message);
         let p = req.route.push(p, true).opt("shortener", req.shortener);
         let a = self.call("send/sms", Kind::Write, p).await?;
-        let message_id = match a.data {
-            serde_json::Value::Object(_) => serde_json::from_value::<MessageIdData>(a.data)
-                .ok()
-                .and_then(|d| d.message_id),
-            _ => None,
-        };
+        // `messageId` (spec Q21); `message_id` tolerated
+        let message_id = ["messageId", "message_id"]
+            .iter()
+            .find_map(|k| a.data.get(k).and_then(wire::id_value));
         Ok(SmsReceipt {
             message: a.message,
             message_id,
@@ -511,6 +498,26 @@ impl Client {
     /// Every received SMS, each once.
     pub async fn all_received_messages(&self) -> Result<Vec<ReceivedSms>> {
         fetch_all(DEFAULT_FETCH_ALL_LIMIT, |p| self.get_received_messages(p)).await
+    }
+
+    /// One sent (or still waiting) SMS by the id `send/sms` returned (`get/sms.message`,
+    /// `type=sent`; newer builds only, spec Q21 — a 3.3.8 build answers
+    /// [`Error::UnknownEndpoint`]). Needs the key's `get_message` permission. An id that is not
+    /// this account's, or was deleted, is [`Error::MessageNotFound`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: messagepro::Client, id: u64) -> messagepro::Result<()> {
+    /// let m = client.get_sms_message(id).await?;
+    /// println!("{:?} {}", m.status, m.status_code);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_sms_message(&self, id: u64) -> Result<SentSms> {
+        self.one("get/sms.message", id, "sent").await
+    }
+
+    /// One received SMS by id (`get/sms.message`, `type=received`; newer builds only).
+    pub async fn get_received_sms_message(&self, id: u64) -> Result<ReceivedSms> {
+        self.one("get/sms.message", id, "received").await
     }
 
     /// Deletes a sent or pending SMS (`delete/sms.sent`); succeeds for unknown ids.

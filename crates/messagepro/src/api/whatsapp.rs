@@ -304,6 +304,9 @@ impl SendBulkWhatsApp {
 pub struct WaReceipt {
     /// `WhatsApp chat has been sent!` or `…queued for sending!`.
     pub message: String,
+    /// The chat id, if a build returns `{"messageId": …}` here too (3.3.8 and the build of
+    /// spec Q21 answer `data: false`).
+    pub message_id: Option<u64>,
 }
 
 /// Answer of `send/whatsapp.bulk`.
@@ -315,6 +318,9 @@ pub struct WaBulkReceipt {
     pub queued: Option<u64>,
     /// Campaign id, when a newer build returns it (Q21).
     pub campaign_id: Option<u64>,
+    /// The id of each chat queued, in recipient order, when a newer build returns them (Q21);
+    /// empty on 3.3.8.
+    pub message_ids: Vec<u64>,
 }
 
 /// Live status of a WhatsApp account.
@@ -353,10 +359,15 @@ pub struct WaAccount {
     pub created: i64,
 }
 
-/// Final status of a sent chat.
+/// Status of a sent chat. The lists give only `sent` / `failed`; `get/wa.message` (newer
+/// builds, spec Q21) also answers for chats still waiting.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChatStatus {
+    /// Stored 1: waiting for the WhatsApp server.
+    Pending,
+    /// Stored 2: fetched by the WhatsApp server.
+    Queued,
     /// Stored 3.
     Sent,
     /// Stored 4.
@@ -366,7 +377,7 @@ pub enum ChatStatus {
     Unknown,
 }
 
-/// A row of `get/wa.sent`.
+/// A row of `get/wa.sent`, or the sent chat `get/wa.message` found.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct SentChat {
     /// Row id.
@@ -558,7 +569,10 @@ impl Client {
         let a = self
             .call_with_files("send/whatsapp", Kind::Write, p, uploads)
             .await?;
-        Ok(WaReceipt { message: a.message })
+        Ok(WaReceipt {
+            message_id: a.data.get("messageId").and_then(wire::id_value),
+            message: a.message,
+        })
     }
 
     /// Starts a WhatsApp campaign (`POST send/whatsapp.bulk`; recipients go in `recipients`,
@@ -592,15 +606,36 @@ impl Client {
         let a = self
             .call_with_files("send/whatsapp.bulk", Kind::Write, p, uploads)
             .await?;
-        let campaign_id = a
-            .data
-            .get("campaignId")
-            .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
+        let campaign_id = a.data.get("campaignId").and_then(wire::id_value);
+        let message_ids = match a.data.get("messageIds") {
+            Some(serde_json::Value::Array(ids)) => ids.iter().filter_map(wire::id_value).collect(),
+            // a PHP array with holes serialises as an object
+            Some(serde_json::Value::Object(ids)) => {
+                ids.values().filter_map(wire::id_value).collect()
+            }
+            _ => Vec::new(),
+        };
         Ok(WaBulkReceipt {
             queued: leading_count(&a.message),
             message: a.message,
             campaign_id,
+            message_ids,
         })
+    }
+
+    /// One sent (or still waiting) chat by id (`get/wa.message`, `type=sent`; newer builds only,
+    /// spec Q21 — a 3.3.8 build answers [`Error::UnknownEndpoint`]). An id that is not this
+    /// account's, or was deleted, is [`Error::MessageNotFound`].
+    ///
+    /// [`Error::UnknownEndpoint`]: crate::Error::UnknownEndpoint
+    /// [`Error::MessageNotFound`]: crate::Error::MessageNotFound
+    pub async fn get_wa_message(&self, id: u64) -> Result<SentChat> {
+        self.one("get/wa.message", id, "sent").await
+    }
+
+    /// One received chat by id (`get/wa.message`, `type=received`; newer builds only).
+    pub async fn get_received_wa_message(&self, id: u64) -> Result<ReceivedChat> {
+        self.one("get/wa.message", id, "received").await
     }
 
     /// One page of linked WhatsApp accounts (`get/wa.accounts`).

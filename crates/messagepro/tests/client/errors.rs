@@ -26,10 +26,10 @@ const TABLE: &[(i64, &str, Check)] = &[
         matches!(e, Error::PermissionDenied(_))
     }),
     (400, "Invalid API Endpoint!", |e| {
-        matches!(e, Error::InvalidParameters(_))
+        matches!(e, Error::UnknownEndpoint(_))
     }),
     (500, "Invalid API Endpoint!", |e| {
-        matches!(e, Error::InvalidParameters(_))
+        matches!(e, Error::UnknownEndpoint(_))
     }),
     (500, "System configuration error!", |e| {
         matches!(e, Error::Platform(_))
@@ -254,25 +254,33 @@ const TABLE: &[(i64, &str, Check)] = &[
     (
         403,
         "Subscription has no permission to use SMS services!",
-        |e| matches!(e, Error::NotSubscribed(_)),
+        |e| matches!(e, Error::ServiceNotInPackage(_)),
     ),
     (
         403,
         "Subscription has no permission to use WhatsApp services!",
-        |e| matches!(e, Error::NotSubscribed(_)),
+        |e| matches!(e, Error::ServiceNotInPackage(_)),
     ),
     (
         403,
         "Subscription has no permission to use Android USSD service!",
-        |e| matches!(e, Error::NotSubscribed(_)),
+        |e| matches!(e, Error::ServiceNotInPackage(_)),
     ),
     (
         400,
         "We detected inappropriate content in your message!",
-        |e| matches!(e, Error::InvalidParameters(_)),
+        |e| matches!(e, Error::ContentRejected(_)),
+    ),
+    (
+        400,
+        "We detected inappropriate content in your media!",
+        |e| matches!(e, Error::ContentRejected(_)),
     ),
     (404, "Message doesn't exist!", |e| {
-        matches!(e, Error::Other(_))
+        matches!(e, Error::MessageNotFound(_))
+    }),
+    (500, "Failed sending priority WhatsApp chat!", |e| {
+        matches!(e, Error::Platform(_))
     }),
 ];
 
