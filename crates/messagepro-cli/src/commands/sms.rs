@@ -1,4 +1,4 @@
-//! `messagepro sms send|bulk|sent|received|pending` — send SMS through Message Pro and list them.
+//! `messagepro sms send|bulk|show|sent|received|pending` — send SMS through Message Pro and list them.
 //!
 //! The route is chosen with exactly one of `--device ID [--sim N] [--priority]` (own Android
 //! phone) or `--gateway ID` (credits: an integer is a gateway id, anything else a partner
@@ -28,6 +28,11 @@ enum Command {
     Send(SendArgs),
     /// Send a campaign to numbers and/or contact groups.
     Bulk(BulkArgs),
+    /// Show one sent SMS by the id `send` printed, with its status now (newer platform builds).
+    Show {
+        /// Message id.
+        id: u64,
+    },
     /// List sent and failed SMS (all pages).
     Sent,
     /// List received SMS (all pages).
@@ -170,6 +175,19 @@ struct BulkArgs {
     shortener: Option<u64>,
 }
 
+const SENT_HEADERS: &[&str] = &["ID", "TIME", "TO", "STATUS", "CODE", "MESSAGE"];
+
+fn sent_cells(r: &messagepro::SentSms) -> Vec<String> {
+    vec![
+        r.id.to_string(),
+        output::time(r.created),
+        r.recipient.clone(),
+        format!("{:?}", r.status).to_lowercase(),
+        r.status_code.clone(),
+        output::cell(&r.message, 50),
+    ]
+}
+
 pub async fn run(args: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     let client = client::build(g)?;
     match args.command {
@@ -213,23 +231,13 @@ pub async fn run(args: Args, g: &Globals) -> anyhow::Result<ExitCode> {
                 ))?;
             }
         }
+        Command::Show { id } => {
+            let m = client.get_sms_message(id).await?;
+            output::list(g.json, std::slice::from_ref(&m), SENT_HEADERS, sent_cells)?;
+        }
         Command::Sent => {
             let rows = client.all_sent_messages().await?;
-            output::list(
-                g.json,
-                &rows,
-                &["ID", "TIME", "TO", "STATUS", "CODE", "MESSAGE"],
-                |r| {
-                    vec![
-                        r.id.to_string(),
-                        output::time(r.created),
-                        r.recipient.clone(),
-                        format!("{:?}", r.status).to_lowercase(),
-                        r.status_code.clone(),
-                        output::cell(&r.message, 50),
-                    ]
-                },
-            )?;
+            output::list(g.json, &rows, SENT_HEADERS, sent_cells)?;
         }
         Command::Pending => {
             let rows = client.all_pending_messages().await?;

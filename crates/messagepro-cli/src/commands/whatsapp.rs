@@ -1,4 +1,4 @@
-//! `messagepro whatsapp send|bulk|accounts|sent|received` — WhatsApp chats through linked
+//! `messagepro whatsapp send|bulk|show|accounts|sent|received` — WhatsApp chats through linked
 //! accounts.
 //!
 //! Content is text by default; at most one of `--media-url` (with `--media-type`),
@@ -33,6 +33,11 @@ enum Command {
     Bulk(BulkArgs),
     /// List linked WhatsApp accounts (all pages).
     Accounts,
+    /// Show one sent chat by id, with its status now (newer platform builds).
+    Show {
+        /// Chat id.
+        id: u64,
+    },
     /// List sent and failed chats (all pages).
     Sent,
     /// List received chats (all pages).
@@ -174,6 +179,18 @@ struct BulkArgs {
     to: RecipientArgs,
 }
 
+const SENT_HEADERS: &[&str] = &["ID", "TIME", "TO", "STATUS", "MESSAGE"];
+
+fn sent_cells(c: &messagepro::SentChat) -> Vec<String> {
+    vec![
+        c.id.to_string(),
+        output::time(c.created),
+        c.recipient.clone(),
+        format!("{:?}", c.status).to_lowercase(),
+        output::cell(c.message.as_deref().unwrap_or(""), 50),
+    ]
+}
+
 pub async fn run(args: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     let client = client::build(g)?;
     match args.command {
@@ -223,22 +240,13 @@ pub async fn run(args: Args, g: &Globals) -> anyhow::Result<ExitCode> {
                 },
             )?;
         }
+        Command::Show { id } => {
+            let c = client.get_wa_message(id).await?;
+            output::list(g.json, std::slice::from_ref(&c), SENT_HEADERS, sent_cells)?;
+        }
         Command::Sent => {
             let rows = client.all_sent_chats().await?;
-            output::list(
-                g.json,
-                &rows,
-                &["ID", "TIME", "TO", "STATUS", "MESSAGE"],
-                |c| {
-                    vec![
-                        c.id.to_string(),
-                        output::time(c.created),
-                        c.recipient.clone(),
-                        format!("{:?}", c.status).to_lowercase(),
-                        output::cell(c.message.as_deref().unwrap_or(""), 50),
-                    ]
-                },
-            )?;
+            output::list(g.json, &rows, SENT_HEADERS, sent_cells)?;
         }
         Command::Received => {
             let rows = client.all_received_chats().await?;
