@@ -1,7 +1,8 @@
 //! The `/_sim/*` control API (not part of Message Pro): fixture description, ledger, clock,
 //! queue, devices, credits, inbound traffic, webhook, faults, keys, quotas, platform patching
 //! and reset. Requests take a JSON body (content type not required); answers are JSON with a
-//! real HTTP status (200, 400 on bad input, 404 on unknown control path). Faults never apply.
+//! real HTTP status: 200, or a [`SimError`] as `{"error": "<message>"}` with its
+//! [`SimError::http_status`] (400 on bad input, 404 on unknown control path). Faults never apply.
 
 use std::sync::Arc;
 
@@ -12,8 +13,8 @@ use http::{HeaderValue, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
-use crate::Shared;
 use crate::lifecycle::Stage;
+use crate::{Shared, SimError};
 
 fn reply(status: StatusCode, v: Value) -> Response {
     let mut r = Response::new(Body::from(serde_json::to_vec(&v).unwrap_or_default()));
@@ -29,17 +30,18 @@ fn reply(status: StatusCode, v: Value) -> Response {
     r
 }
 
-fn done(r: Result<Value, String>) -> Response {
+fn done(r: Result<Value, SimError>) -> Response {
     match r {
         Ok(v) => reply(StatusCode::OK, v),
-        Err(e) => reply(StatusCode::BAD_REQUEST, json!({ "error": e })),
+        Err(e) => reply(e.http_status(), json!({ "error": e.to_string() })),
     }
 }
 
-fn s<'a>(b: &'a Value, k: &str) -> Result<&'a str, String> {
+/// A required string field.
+fn s<'a>(b: &'a Value, k: &'static str) -> Result<&'a str, SimError> {
     b.get(k)
         .and_then(Value::as_str)
-        .ok_or_else(|| format!("`{k}` (string) is required"))
+        .ok_or(SimError::field(k, "string"))
 }
 
 pub async fn handle(shared: Arc<Shared>, req: Request) -> Response {
@@ -60,12 +62,7 @@ pub async fn handle(shared: Arc<Shared>, req: Request) -> Response {
     } else {
         match serde_json::from_slice(&body) {
             Ok(v) => v,
-            Err(e) => {
-                return reply(
-                    StatusCode::BAD_REQUEST,
-                    json!({ "error": format!("JSON body expected: {e}") }),
-                );
-            }
+            Err(e) => return done(Err(SimError::BadJson(e.to_string()))),
         }
     };
     let sh = &shared;
@@ -86,7 +83,7 @@ pub async fn handle(shared: Arc<Shared>, req: Request) -> Response {
         "time/advance" => done(
             b.get("seconds")
                 .and_then(Value::as_i64)
-                .ok_or("`seconds` (integer) is required".to_string())
+                .ok_or(SimError::field("seconds", "integer"))
                 .map(|n| json!({ "now": sh.advance_time(n) })),
         ),
         "queue/process" => {
@@ -103,14 +100,14 @@ pub async fn handle(shared: Arc<Shared>, req: Request) -> Response {
             let online = b
                 .get("online")
                 .and_then(Value::as_bool)
-                .ok_or("`online` (bool) is required")?;
+                .ok_or(SimError::field("online", "bool"))?;
             sh.set_device_online(unique, online)?;
             Ok(json!({ "ok": true }))
         })()),
         "credits" => done(
             b.get("credits")
                 .and_then(Value::as_f64)
-                .ok_or("`credits` (number) is required".to_string())
+                .ok_or(SimError::field("credits", "number"))
                 .map(|c| {
                     sh.set_credits(c);
                     json!({ "ok": true })
@@ -161,7 +158,7 @@ pub async fn handle(shared: Arc<Shared>, req: Request) -> Response {
         }),
         "faults" => done(
             serde_json::from_value(b)
-                .map_err(|e| e.to_string())
+                .map_err(|e| SimError::InvalidFaults(e.to_string()))
                 .map(|f| {
                     sh.set_faults(f);
                     json!({ "ok": true })
@@ -192,10 +189,7 @@ pub async fn handle(shared: Arc<Shared>, req: Request) -> Response {
             sh.reset();
             reply(StatusCode::OK, json!({ "ok": true }))
         }
-        _ => reply(
-            StatusCode::NOT_FOUND,
-            json!({ "error": "unknown control endpoint" }),
-        ),
+        _ => done(Err(SimError::UnknownEndpoint)),
     }
 }
 

@@ -7,7 +7,8 @@
 //!   exact messages and evaluation order, pagination gap, priority/SIM storage…).
 //! * A seeded in-memory world ([`Fixture::Demo`] by default) and a simulated clock driving the
 //!   life cycle of messages, chats, USSD and campaigns.
-//! * A `/_sim/*` control API (see the crate README) and fault injection on `/api/*`.
+//! * A `/_sim/*` control API (see the crate README) and fault injection on `/api/*`; the same
+//!   controls as [`Shared`] methods, refusing bad input with a [`SimError`].
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -19,6 +20,7 @@
 
 mod api;
 mod control;
+mod error;
 mod fixture;
 mod lifecycle;
 mod model;
@@ -38,6 +40,7 @@ use rand::rngs::StdRng;
 use serde::Serialize;
 use serde_json::Value;
 
+pub use error::SimError;
 pub use fixture::{ALL_PERMISSIONS, Fixture, FixtureInfo, RESTRICTED_PERMISSIONS};
 pub use lifecycle::Stage;
 pub use model::{Flavour, Pace};
@@ -236,7 +239,7 @@ pub struct LedgerEntry {
     /// `device`, `gateway`, `partner` or `whatsapp`.
     pub route: String,
     pub campaign: u64,
-    /// 1 pending, 2 picked up/queued, 3 sent, 4 failed.
+    /// The platform's stored number: 1 pending, 2 picked up/queued, 3 sent, 4 failed.
     pub status: u8,
     pub status_code: String,
     /// How many times the same (recipient, text, route) was submitted.
@@ -289,7 +292,7 @@ impl Shared {
     pub fn ledger(&self) -> Vec<LedgerEntry> {
         let st = self.st();
         let route = |s: &model::Sms| {
-            if s.mode == 1 {
+            if s.mode == model::SmsMode::Devices {
                 "device"
             } else if s.gateway > 0 {
                 "gateway"
@@ -307,7 +310,7 @@ impl Shared {
                 text: s.message.clone(),
                 route: route(s).into(),
                 campaign: s.cid,
-                status: s.status,
+                status: s.status.code(),
                 status_code: s.status_code.clone(),
                 submissions: st
                     .submissions
@@ -337,7 +340,7 @@ impl Shared {
                 recipient: c.phone.clone(),
                 route: "whatsapp".into(),
                 campaign: c.cid,
-                status: c.status,
+                status: c.status.code(),
                 status_code: String::new(),
                 submissions: st
                     .submissions
@@ -362,10 +365,12 @@ impl Shared {
         self.deliver(hooks);
     }
 
-    /// Moves the simulated clock forward and runs the transitions that became due.
+    /// Moves the simulated clock forward (backward when negative) and runs the transitions
+    /// that became due. The simulated time is clamped between 1970 and the end of year 9999,
+    /// so any `seconds` is accepted; returns the new simulated time.
     pub fn advance_time(&self, seconds: i64) -> i64 {
         let mut st = self.st();
-        st.clock.offset += seconds;
+        st.clock.advance(seconds);
         let hooks = st.tick(false, Stage::All);
         let now = st.now();
         drop(st);
@@ -373,12 +378,12 @@ impl Shared {
         now
     }
 
-    pub fn set_device_online(&self, unique: &str, online: bool) -> Result<(), String> {
+    pub fn set_device_online(&self, unique: &str, online: bool) -> Result<(), SimError> {
         let mut st = self.st();
         let id = st
             .device_by_unique(unique)
             .map(|(id, _)| id)
-            .ok_or("unknown device")?;
+            .ok_or(SimError::UnknownDevice)?;
         if let Some(d) = st.world.devices.get_mut(&id) {
             d.online = online;
         }
@@ -399,7 +404,7 @@ impl Shared {
         device: Option<&str>,
         from: &str,
         message: &str,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, SimError> {
         self.inject_sms_on(device, 1, from, message)
     }
 
@@ -410,7 +415,7 @@ impl Shared {
         sim: u8,
         from: &str,
         message: &str,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, SimError> {
         let mut st = self.st();
         let did = st.inbound_device(device)?;
         let (id, hooks) = st.inject_sms(did, from, message, sim)?;
@@ -426,20 +431,20 @@ impl Shared {
         from: &str,
         message: &str,
         attachment: Option<String>,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, SimError> {
         let mut st = self.st();
         let wa = match account {
             Some(u) => st
                 .wa_by_unique(u)
                 .map(|(id, _)| id)
-                .ok_or("unknown WhatsApp account")?,
+                .ok_or(SimError::UnknownWaAccount)?,
             None => st
                 .world
                 .wa_accounts
                 .iter()
                 .find(|(_, a)| a.user == fixture::DEMO_USER)
                 .map(|(id, _)| *id)
-                .ok_or("no WhatsApp account")?,
+                .ok_or(SimError::NoWaAccount)?,
         };
         let (id, hooks) = st.inject_chat(wa, from, message, attachment)?;
         drop(st);
@@ -453,7 +458,7 @@ impl Shared {
         package: &str,
         title: &str,
         content: &str,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, SimError> {
         let mut st = self.st();
         let did = st.inbound_device(device)?;
         let (id, hooks) = st.inject_notification(did, package, title, content)?;
@@ -505,7 +510,7 @@ impl Shared {
     }
 
     /// Completes a WhatsApp link/relink for `token` as if the QR had been scanned.
-    pub fn scan(&self, token: &str, phone_digits: &str) -> Result<u64, String> {
+    pub fn scan(&self, token: &str, phone_digits: &str) -> Result<u64, SimError> {
         self.st().scan(token, phone_digits)
     }
 
@@ -515,25 +520,30 @@ impl Shared {
     }
 
     /// Applies a JSON merge patch (RFC 7386) to the world.
-    pub fn patch_platform(&self, patch: &Value) -> Result<(), String> {
+    /// A patch whose result does not deserialise leaves the world unchanged
+    /// ([`SimError::InvalidPlatformPatch`]). Removing objects (`{"gateways": {"2": null}}`) is
+    /// allowed even when rows still refer to them.
+    pub fn patch_platform(&self, patch: &Value) -> Result<(), SimError> {
+        let invalid = |e: serde_json::Error| SimError::InvalidPlatformPatch(e.to_string());
         let mut st = self.st();
-        let mut v = serde_json::to_value(&st.world).map_err(|e| e.to_string())?;
+        let mut v = serde_json::to_value(&st.world).map_err(invalid)?;
         control::merge_patch(&mut v, patch);
-        st.world = serde_json::from_value(v).map_err(|e| format!("invalid platform patch: {e}"))?;
+        st.world = serde_json::from_value(v).map_err(invalid)?;
         Ok(())
     }
 
     /// Applies a merge patch to a user's quota counters (default: the demo user).
-    pub fn patch_quota(&self, user: Option<u64>, patch: &Value) -> Result<Value, String> {
+    pub fn patch_quota(&self, user: Option<u64>, patch: &Value) -> Result<Value, SimError> {
+        let invalid = |e: serde_json::Error| SimError::InvalidQuotaPatch(e.to_string());
         let mut st = self.st();
         let q = st.quota(user.unwrap_or(fixture::DEMO_USER));
-        let mut v = serde_json::to_value(&*q).map_err(|e| e.to_string())?;
+        let mut v = serde_json::to_value(&*q).map_err(invalid)?;
         let mut patch = patch.clone();
         if let Some(o) = patch.as_object_mut() {
             o.remove("user");
         }
         control::merge_patch(&mut v, &patch);
-        *q = serde_json::from_value(v.clone()).map_err(|e| format!("invalid quota patch: {e}"))?;
+        *q = serde_json::from_value(v.clone()).map_err(invalid)?;
         Ok(v)
     }
 

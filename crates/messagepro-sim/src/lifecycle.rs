@@ -6,8 +6,12 @@
 
 use rand::Rng;
 
+use crate::SimError;
 use crate::api::Hook;
-use crate::model::{Notification, ReceivedSms, State, Unsubscribed, WaReceived, limit_reached};
+use crate::model::{
+    CampaignState, Notification, ReceivedSms, SendState, SmsMode, State, Unsubscribed, UssdState,
+    WaReceived, limit_reached,
+};
 
 /// Which transitions a tick performs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,11 +23,19 @@ pub enum Stage {
 }
 
 fn campaign_running_sms(st: &State, cid: u64) -> bool {
-    cid == 0 || st.sms_campaigns.get(&cid).is_none_or(|c| c.status == 1)
+    cid == 0
+        || st
+            .sms_campaigns
+            .get(&cid)
+            .is_none_or(|c| c.status == CampaignState::Running)
 }
 
 fn campaign_running_wa(st: &State, cid: u64) -> bool {
-    cid == 0 || st.wa_campaigns.get(&cid).is_none_or(|c| c.status == 1)
+    cid == 0
+        || st
+            .wa_campaigns
+            .get(&cid)
+            .is_none_or(|c| c.status == CampaignState::Running)
 }
 
 fn webhook(st: &State, kind: &str, data: Vec<(&str, String)>) -> Option<Hook> {
@@ -50,7 +62,9 @@ impl State {
             .sms
             .values()
             .filter(|s| {
-                !s.deleted && s.status == 1 && (force || now - s.create_date >= pace.pickup_secs)
+                !s.deleted
+                    && s.status == SendState::Pending
+                    && (force || now - s.create_date >= pace.pickup_secs)
             })
             .filter(|s| self.world.devices.get(&s.did).is_some_and(|d| d.online))
             .filter(|s| campaign_running_sms(self, s.cid))
@@ -61,22 +75,28 @@ impl State {
                 continue;
             };
             let limit = self.package(user).map(|p| p.send_limit).unwrap_or(0);
-            let full = mode == 1 && limit_reached(self.quota(user).sent, limit);
-            if mode == 1 && !full {
+            let full = mode == SmsMode::Devices && limit_reached(self.quota(user).sent, limit);
+            if mode == SmsMode::Devices && !full {
                 self.quota(user).sent += 1;
             }
             let Some(s) = self.sms.get_mut(&id) else {
                 continue;
             };
             s.fetched_at = now;
-            s.status = if full { 4 } else { 2 };
+            s.status = if full {
+                SendState::Failed
+            } else {
+                SendState::Queued
+            };
         }
         // Chat pick-up (1 → 2 or 4).
         let due: Vec<u64> = self
             .chats
             .values()
             .filter(|c| {
-                !c.deleted && c.status == 1 && (force || now - c.create_date >= pace.pickup_secs)
+                !c.deleted
+                    && c.status == SendState::Pending
+                    && (force || now - c.create_date >= pace.pickup_secs)
             })
             .filter(|c| {
                 self.world.wa_accounts.get(&c.wa).is_some_and(|a| {
@@ -104,15 +124,19 @@ impl State {
                 continue;
             };
             c.fetched_at = now;
-            c.status = if full { 4 } else { 2 };
+            c.status = if full {
+                SendState::Failed
+            } else {
+                SendState::Queued
+            };
         }
         // USSD pick-up.
         for u in self.ussd.values_mut() {
-            if u.status == 1
+            if u.status == UssdState::Pending
                 && (force || now - u.create_date >= pace.pickup_secs)
                 && self.world.devices.get(&u.did).is_some_and(|d| d.online)
             {
-                u.status = 2;
+                u.status = UssdState::Queued;
                 u.fetched_at = now;
             }
         }
@@ -124,7 +148,9 @@ impl State {
             .sms
             .values()
             .filter(|s| {
-                !s.deleted && s.status == 2 && (force || now - s.fetched_at >= pace.report_secs)
+                !s.deleted
+                    && s.status == SendState::Queued
+                    && (force || now - s.fetched_at >= pace.report_secs)
             })
             .map(|s| s.id)
             .collect();
@@ -142,7 +168,7 @@ impl State {
             else {
                 continue;
             };
-            if !failed && mode == 2 && price > 0.0 {
+            if !failed && mode == SmsMode::Credits && price > 0.0 {
                 if let Some(a) = self.world.accounts.get_mut(&user) {
                     a.credits -= price;
                 }
@@ -156,7 +182,11 @@ impl State {
             let Some(s) = self.sms.get_mut(&id) else {
                 continue;
             };
-            s.status = if failed { 4 } else { 3 };
+            s.status = if failed {
+                SendState::Failed
+            } else {
+                SendState::Sent
+            };
             s.status_code = if gateway > 0 {
                 String::new()
             } else if failed {
@@ -171,7 +201,9 @@ impl State {
             .chats
             .values()
             .filter(|c| {
-                !c.deleted && c.status == 2 && (force || now - c.fetched_at >= pace.report_secs)
+                !c.deleted
+                    && c.status == SendState::Queued
+                    && (force || now - c.fetched_at >= pace.report_secs)
             })
             .map(|c| c.id)
             .collect();
@@ -180,7 +212,11 @@ impl State {
             let Some(c) = self.chats.get_mut(&id) else {
                 continue;
             };
-            c.status = if failed { 4 } else { 3 };
+            c.status = if failed {
+                SendState::Failed
+            } else {
+                SendState::Sent
+            };
             let cid = c.cid;
             if let Some(camp) = self.wa_campaigns.get_mut(&cid) {
                 camp.processed += 1;
@@ -190,7 +226,9 @@ impl State {
         let due: Vec<u64> = self
             .ussd
             .values()
-            .filter(|u| u.status == 2 && (force || now - u.fetched_at >= pace.report_secs))
+            .filter(|u| {
+                u.status == UssdState::Queued && (force || now - u.fetched_at >= pace.report_secs)
+            })
             .map(|u| u.id)
             .collect();
         for id in due {
@@ -201,7 +239,7 @@ impl State {
             let Some(u) = self.ussd.get_mut(&id) else {
                 continue;
             };
-            u.status = 3;
+            u.status = UssdState::Completed;
             u.response = format!("Votre solde est de 12 500 GNF. Code {}", u.code);
             u.create_date = now;
             let (sim, did, code, response) = (u.sim, u.did, u.code.clone(), u.response.clone());
@@ -256,12 +294,16 @@ impl State {
         from: &str,
         message: &str,
         sim: u8,
-    ) -> Result<(u64, Vec<Hook>), String> {
-        let dev = self.world.devices.get(&did).ok_or("unknown device")?;
+    ) -> Result<(u64, Vec<Hook>), SimError> {
+        let dev = self
+            .world
+            .devices
+            .get(&did)
+            .ok_or(SimError::UnknownDevice)?;
         let (user, unique) = (dev.user, dev.unique.clone());
         let limit = self.package(user).map(|p| p.receive_limit).unwrap_or(0);
         if limit_reached(self.quota(user).received, limit) {
-            return Err("receive quota of the package is full".into());
+            return Err(SimError::ReceiveQuotaFull);
         }
         self.quota(user).received += 1;
         let message = crate::text::sanitize(message.trim());
@@ -305,16 +347,16 @@ impl State {
         from: &str,
         message: &str,
         attachment: Option<String>,
-    ) -> Result<(u64, Vec<Hook>), String> {
+    ) -> Result<(u64, Vec<Hook>), SimError> {
         let acc = self
             .world
             .wa_accounts
             .get(&wa)
-            .ok_or("unknown WhatsApp account")?;
+            .ok_or(SimError::UnknownWaAccount)?;
         let (user, wid) = (acc.user, acc.phone());
         let limit = self.package(user).map(|p| p.wa_receive_limit).unwrap_or(0);
         if limit_reached(self.quota(user).wa_received, limit) {
-            return Err("WhatsApp receive quota of the package is full".into());
+            return Err(SimError::WaReceiveQuotaFull);
         }
         self.quota(user).wa_received += 1;
         let message = crate::text::sanitize(message.trim());
@@ -355,15 +397,19 @@ impl State {
         package: &str,
         title: &str,
         text: &str,
-    ) -> Result<(u64, Vec<Hook>), String> {
-        let dev = self.world.devices.get(&did).ok_or("unknown device")?;
+    ) -> Result<(u64, Vec<Hook>), SimError> {
+        let dev = self
+            .world
+            .devices
+            .get(&did)
+            .ok_or(SimError::UnknownDevice)?;
         let (user, unique) = (dev.user, dev.unique.clone());
         let limit = self
             .package(user)
             .map(|p| p.notification_limit)
             .unwrap_or(0);
         if limit_reached(self.quota(user).notifications, limit) {
-            return Err("notification quota of the package is full".into());
+            return Err(SimError::NotificationQuotaFull);
         }
         self.quota(user).notifications += 1;
         self.ids.notification += 1;
@@ -412,13 +458,17 @@ impl State {
     }
 
     /// "Scans" a QR token: links a new account (or reconnects the relinked one).
-    pub fn scan(&mut self, token: &str, phone_digits: &str) -> Result<u64, String> {
-        let t = self.tokens.get(token).cloned().ok_or("unknown token")?;
+    pub fn scan(&mut self, token: &str, phone_digits: &str) -> Result<u64, SimError> {
+        let t = self
+            .tokens
+            .get(token)
+            .cloned()
+            .ok_or(SimError::UnknownToken)?;
         let user = self
             .keys
             .get(&t.secret)
             .map(|k| k.user)
-            .ok_or("the key that created the token is gone")?;
+            .ok_or(SimError::TokenKeyGone)?;
         let id = match t.relink {
             Some(id) => {
                 if let Some(a) = self.world.wa_accounts.get_mut(&id) {

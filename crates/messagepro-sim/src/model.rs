@@ -5,12 +5,20 @@
 //! One `State` value lives behind one `Mutex`; every handler locks it once. Rows are kept in
 //! `BTreeMap`s keyed by id so "id descending" listings are a reverse iteration. Deleted SMS and
 //! chats stay in memory with `deleted = true` so `/_sim/ledger` can still report them.
+//!
+//! Stored statuses are enums ([`SendState`] for SMS and chats, [`UssdState`], [`CampaignState`])
+//! and the SMS mode is [`SmsMode`]; the platform's numbers (SMS/chat 1 pending, 2 queued,
+//! 3 sent, 4 failed) only appear in the ledger, through [`SendState::code`]. Priorities stay
+//! numbers: their stored values mean different things per route (see [`Sms::priority`]).
+//! The simulated [`Clock`] stays within `0..=MAX_TIME` whatever it is asked to move.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
+
+use crate::SimError;
 
 /// Which Zender build the simulator speaks (spec Q21).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -274,7 +282,93 @@ impl ApiKey {
     }
 }
 
-#[derive(Clone, Serialize)]
+/// Stored status of an SMS or a chat row. The platform stores numbers (1 pending, 2 picked
+/// up/queued, 3 sent, 4 failed); [`SendState::code`] gives them back (the ledger prints them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendState {
+    /// 1: waiting for the handset / WhatsApp server to pick it up.
+    Pending,
+    /// 2: picked up (or handed to a gateway with delivery callback), not reported yet.
+    Queued,
+    /// 3: reported sent.
+    Sent,
+    /// 4: reported failed (or refused at pick-up, quota full).
+    Failed,
+}
+
+impl SendState {
+    /// The stored number (1–4).
+    pub fn code(self) -> u8 {
+        match self {
+            SendState::Pending => 1,
+            SendState::Queued => 2,
+            SendState::Sent => 3,
+            SendState::Failed => 4,
+        }
+    }
+
+    /// Reported, sent or failed (the platform's `status >= 3`, the "sent" lists).
+    pub fn is_final(self) -> bool {
+        matches!(self, SendState::Sent | SendState::Failed)
+    }
+
+    /// The word of `get/sms.message` / `get/wa.message`.
+    pub fn word(self) -> &'static str {
+        match self {
+            SendState::Pending => "pending",
+            SendState::Queued => "queued",
+            SendState::Sent => "sent",
+            SendState::Failed => "failed",
+        }
+    }
+}
+
+/// Stored status of a USSD request (1 pending, 2 queued, 3 completed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UssdState {
+    Pending,
+    Queued,
+    Completed,
+}
+
+impl UssdState {
+    /// The word of `get/ussd`.
+    pub fn word(self) -> &'static str {
+        match self {
+            UssdState::Pending => "pending",
+            UssdState::Queued => "queued",
+            UssdState::Completed => "completed",
+        }
+    }
+}
+
+/// Stored status of an SMS or WhatsApp campaign (1 running, 2 paused; `remote/*`). Listings
+/// show `completed` from the rows, not from this value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CampaignState {
+    Running,
+    Paused,
+}
+
+/// How an SMS (or SMS campaign) is sent: stored 1 = own devices, 2 = credits (gateway or
+/// partner device).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmsMode {
+    Devices,
+    Credits,
+}
+
+impl SmsMode {
+    /// The word of the SMS lists' `mode` field.
+    pub fn word(self) -> &'static str {
+        match self {
+            SmsMode::Devices => "devices",
+            SmsMode::Credits => "credits",
+        }
+    }
+}
+
+#[derive(Clone)]
 pub struct Sms {
     pub id: u64,
     pub user: u64,
@@ -283,14 +377,14 @@ pub struct Sms {
     pub did: u64,
     pub gateway: u64,
     pub sim: u8,
-    /// 1 devices, 2 credits.
-    pub mode: u8,
+    pub mode: SmsMode,
+    /// Stored priority: 1/2 on own devices (listed as `>= 2`), the partner device's
+    /// `global_priority` (1 yes / 2 no), 0 on gateways.
     pub priority: u8,
     pub api: bool,
     pub phone: String,
     pub message: String,
-    /// 1 pending, 2 queued/picked up, 3 sent, 4 failed.
-    pub status: u8,
+    pub status: SendState,
     pub status_code: String,
     pub create_date: i64,
     /// Simulated time of the 1 → 2 transition.
@@ -306,8 +400,8 @@ pub struct SmsCampaign {
     pub user: u64,
     pub did: u64,
     pub gateway: u64,
-    pub mode: u8,
-    pub status: u8,
+    pub mode: SmsMode,
+    pub status: CampaignState,
     pub name: String,
     pub contacts: i64,
     pub create_date: i64,
@@ -328,7 +422,7 @@ pub struct ReceivedSms {
     pub receive_date: i64,
 }
 
-#[derive(Clone, Serialize)]
+#[derive(Clone)]
 pub struct Chat {
     pub id: u64,
     pub user: u64,
@@ -336,7 +430,9 @@ pub struct Chat {
     pub wa: u64,
     pub phone: String,
     pub payload: serde_json::Value,
-    pub status: u8,
+    pub status: SendState,
+    /// 1 priority (sent at once), 2 queued. No listing shows it; kept for completeness.
+    #[allow(dead_code)]
     pub priority: u8,
     pub api: bool,
     pub create_date: i64,
@@ -350,7 +446,7 @@ pub struct WaCampaign {
     pub user: u64,
     pub wa: u64,
     pub kind: String,
-    pub status: u8,
+    pub status: CampaignState,
     pub name: String,
     pub contacts: i64,
     pub processed: i64,
@@ -400,7 +496,7 @@ pub struct Ussd {
     pub sim: u8,
     pub code: String,
     pub response: String,
-    pub status: u8,
+    pub status: UssdState,
     pub create_date: i64,
     pub fetched_at: i64,
 }
@@ -474,14 +570,32 @@ pub struct Clock {
     pub frozen: bool,
 }
 
+/// Latest simulated time: 9999-12-31T23:59:59Z. Time differences between rows then never
+/// overflow, whatever `advance_time` was asked.
+pub const MAX_TIME: i64 = 253_402_300_799;
+
 impl Clock {
-    pub fn now(&self) -> i64 {
+    /// Real (or frozen) time, without the offset.
+    fn real(&self) -> i64 {
         let run = if self.frozen {
             0
         } else {
             self.started.elapsed().as_secs() as i64
         };
-        self.base + run + self.offset
+        self.base.saturating_add(run)
+    }
+
+    pub fn now(&self) -> i64 {
+        self.real().saturating_add(self.offset).clamp(0, MAX_TIME)
+    }
+
+    /// Moves the offset by `seconds`, keeping the simulated time within `0..=MAX_TIME`.
+    pub fn advance(&mut self, seconds: i64) {
+        let real = self.real();
+        self.offset = self
+            .offset
+            .saturating_add(seconds)
+            .clamp(real.saturating_neg(), MAX_TIME.saturating_sub(real));
     }
 }
 
@@ -571,19 +685,19 @@ impl State {
 
     /// The device an injected inbound event arrives on: `unique` when given, else the demo
     /// user's first device.
-    pub fn inbound_device(&self, unique: Option<&str>) -> Result<u64, String> {
+    pub fn inbound_device(&self, unique: Option<&str>) -> Result<u64, SimError> {
         match unique {
             Some(u) => self
                 .device_by_unique(u)
                 .map(|(id, _)| id)
-                .ok_or_else(|| "unknown device".to_owned()),
+                .ok_or(SimError::UnknownDevice),
             None => self
                 .world
                 .devices
                 .iter()
                 .find(|(_, d)| d.user == crate::fixture::DEMO_USER)
                 .map(|(id, _)| *id)
-                .ok_or_else(|| "no device".to_owned()),
+                .ok_or(SimError::NoDevice),
         }
     }
 
@@ -604,14 +718,16 @@ impl State {
         s
     }
 
-    /// Counts SMS rows (status < 4) of `user` on device `did` in the current day or month.
+    /// Counts SMS rows (not failed) of `user` on device `did` in the current day or month.
     pub fn device_window_count(&self, user: u64, did: u64, monthly: bool) -> i64 {
         let now = chrono::DateTime::from_timestamp(self.now(), 0).unwrap_or_default();
         let fmt = if monthly { "%Y-%m" } else { "%Y-%m-%d" };
         let key = now.format(fmt).to_string();
         self.sms
             .values()
-            .filter(|m| !m.deleted && m.user == user && m.did == did && m.status < 4)
+            .filter(|m| {
+                !m.deleted && m.user == user && m.did == did && m.status != SendState::Failed
+            })
             .filter(|m| {
                 chrono::DateTime::from_timestamp(m.create_date, 0)
                     .unwrap_or_default()

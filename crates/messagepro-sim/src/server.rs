@@ -148,7 +148,7 @@ fn roll(shared: &Shared) -> (Duration, Fault, Duration) {
     } else {
         0
     };
-    let delay = Duration::from_millis(f.latency_ms + jitter);
+    let delay = Duration::from_millis(f.latency_ms.saturating_add(jitter));
     let u: f64 = rng.random();
     let mut acc = 0.0;
     let mut kind = Fault::None;

@@ -1180,3 +1180,132 @@ async fn uploads_payloads_and_listing_quirks() {
     expect(&v, 200, "OTP has been sent!");
     assert_eq!(t.list("/api/get/sms.pending").await[0]["sim"], 2);
 }
+
+/// Regression (`tests/property.rs` catches it too): moving the clock by `i64::MAX` overflowed the
+/// offset while holding the state lock, which poisoned it and failed every later request. The
+/// simulated time is now clamped to 1970..=9999 and everything keeps working.
+#[tokio::test]
+async fn extreme_clock_moves_are_clamped_and_the_simulator_keeps_answering() {
+    let t = sim().await;
+    let sms = json!({ "mode": "devices", "phone": "+224621234567", "message": "Bonjour", "device": "{online}" });
+    expect(
+        &t.api("/api/send/sms", sms).await,
+        200,
+        "Message has been queued for sending!",
+    );
+    let end_of_9999 = 253_402_300_799;
+    assert_eq!(t.sim.advance_time(i64::MAX), end_of_9999);
+    assert_eq!(t.sim.advance_time(i64::MAX), end_of_9999);
+    let v = t
+        .ctl("/_sim/time/advance", json!({ "seconds": i64::MIN }))
+        .await;
+    assert_eq!(v["now"], 0);
+    t.sim.process_queue();
+    assert_eq!(t.sim.ledger().last().map(|l| l.status), Some(3));
+    assert_eq!(t.sim.advance_time(-1), 0);
+    assert_eq!(t.sim.advance_time(60), 60);
+    expect(
+        &t.api("/api/get/credits", json!({})).await,
+        200,
+        "Remaining Credits",
+    );
+}
+
+/// Regression: a WhatsApp server patched with an absurd `qr_len` made `create/wa.link` build
+/// its QR string for ever under the state lock; the length is now capped.
+#[tokio::test]
+async fn an_absurd_qr_length_is_capped_instead_of_looping_under_the_lock() {
+    let t = sim().await;
+    let server = t.fx.wa_server.to_string();
+    t.ctl(
+        "/_sim/platform",
+        json!({ "wa_servers": { server.clone(): { "qr_len": u64::MAX } } }),
+    )
+    .await;
+    let v = t.api("/api/create/wa.link", json!({ "sid": server })).await;
+    expect(&v, 200, "WhatsApp QRCode has been created!");
+    assert_eq!(v["data"]["qrstring"].as_str().map(str::len), Some(8192));
+}
+
+/// `/_sim/*` refusals are `SimError`s: HTTP 400 with the error's message, 404 for an unknown
+/// path; the `Shared` methods return the same typed errors.
+#[tokio::test]
+async fn control_refusals_are_typed_errors_with_their_messages() {
+    use messagepro_sim::SimError;
+    let t = sim().await;
+    let post = |path: &'static str, body: &'static str| {
+        let req = t.http.post(t.url(path)).body(body);
+        async move {
+            let r = req.send().await.expect("control request");
+            let status = r.status().as_u16();
+            let v: Value = r.json().await.expect("JSON");
+            (status, v["error"].as_str().unwrap_or("").to_string())
+        }
+    };
+    assert_eq!(
+        post("/_sim/device", r#"{"unique":"nope","online":true}"#).await,
+        (400, "unknown device".into())
+    );
+    assert_eq!(
+        post("/_sim/device", r#"{"unique":"nope"}"#).await,
+        (400, "`online` (bool) is required".into())
+    );
+    assert_eq!(
+        post("/_sim/time/advance", r#"{"seconds":"10"}"#).await,
+        (400, "`seconds` (integer) is required".into())
+    );
+    assert_eq!(
+        post(
+            "/_sim/inbound/whatsapp",
+            r#"{"from":"+224","message":"x","account":"nope"}"#
+        )
+        .await,
+        (400, "unknown WhatsApp account".into())
+    );
+    assert_eq!(
+        post("/_sim/wa/scan", r#"{"token":"nope"}"#).await,
+        (400, "unknown token".into())
+    );
+    let (status, error) = post("/_sim/platform", r#"{"devices":{"1":{"sims":"two"}}}"#).await;
+    assert_eq!(status, 400);
+    assert!(error.starts_with("invalid platform patch: "), "{error}");
+    let (status, error) = post("/_sim/quota", "{not json").await;
+    assert_eq!(status, 400);
+    assert!(error.starts_with("JSON body expected: "), "{error}");
+    assert_eq!(
+        post("/_sim/nope", "{}").await,
+        (404, "unknown control endpoint".into())
+    );
+
+    assert_eq!(
+        t.sim.set_device_online("nope", true),
+        Err(SimError::UnknownDevice)
+    );
+    assert_eq!(
+        t.sim.inject_chat(Some("nope"), "+224621234567", "x", None),
+        Err(SimError::UnknownWaAccount)
+    );
+    assert_eq!(t.sim.scan("nope", "224"), Err(SimError::UnknownToken));
+    assert!(matches!(
+        t.sim.patch_quota(None, &json!({ "sent": "many" })),
+        Err(SimError::InvalidQuotaPatch(_))
+    ));
+    // removing every device of the demo user: the default inbound device is gone
+    let world = t.sim.platform();
+    let demo_devices: serde_json::Map<String, Value> = world["devices"]
+        .as_object()
+        .expect("devices")
+        .iter()
+        .filter(|(_, d)| d["user"] == t.fx.user_id)
+        .map(|(id, _)| (id.clone(), Value::Null))
+        .collect();
+    assert!(!demo_devices.is_empty());
+    t.sim
+        .patch_platform(&json!({ "devices": demo_devices }))
+        .expect("removal patch");
+    assert_eq!(
+        t.sim.inject_sms(None, "+224621234567", "x"),
+        Err(SimError::NoDevice)
+    );
+    assert_eq!(SimError::NoDevice.to_string(), "no device");
+}

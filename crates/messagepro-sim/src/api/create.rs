@@ -8,6 +8,10 @@ use crate::phone;
 
 const NOT_SUBSCRIBED: &str = "Account is not subscribed to any premium package!";
 
+/// Longest QR string a WhatsApp server hands out, whatever `qr_len` says (longer than any QR
+/// code can hold, so `get/wa.qr` then fails to render like a real oversized string).
+const MAX_QR_LEN: usize = 8192;
+
 pub fn dispatch(c: &mut Ctx<'_>, action: &str) -> Out {
     match action {
         "wa.link" => link(c, false),
@@ -64,13 +68,15 @@ fn link(c: &mut Ctx<'_>, relink: bool) -> Out {
     if !server.1.qr_ok {
         return bail(500, "Unable to generate WhatsApp QRCode!");
     }
+    // capped: a server patched with an absurd length must not loop for ever under the lock
+    let qr_len = server.1.qr_len.min(MAX_QR_LEN);
     let mut qr = format!("2@{}", c.st.hex(64));
-    while qr.len() < server.1.qr_len {
+    while qr.len() < qr_len {
         let more = c.st.hex(32);
         qr.push(',');
         qr.push_str(&more);
     }
-    qr.truncate(server.1.qr_len.max(3));
+    qr.truncate(qr_len.max(3));
     let token = c.st.hex(40);
     let now = c.st.now();
     c.st.tokens.insert(

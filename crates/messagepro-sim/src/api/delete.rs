@@ -105,7 +105,7 @@ pub fn dispatch(c: &mut Ctx<'_>, action: &str) -> Out {
                         .filter(|s| s.user == user && !s.deleted)
                     {
                         s.deleted = true;
-                        let queued = s.status < 3;
+                        let queued = !s.status.is_final();
                         let server = st.world.wa_accounts.get(&s.wa).map(|a| a.server);
                         let reachable = server
                             .and_then(|sv| st.world.wa_servers.get(&sv))

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::{Ctx, INVALID, NO_PERMISSION, Out, Reply, WA_UNREACHABLE, bail, fail, ok, paginate};
-use crate::model::{Sms, State};
+use crate::model::{CampaignState, SendState, Sms, SmsMode, State};
 use crate::params::Params;
 
 pub fn dispatch(c: &mut Ctx<'_>, action: &str) -> Out {
@@ -34,14 +34,14 @@ pub fn dispatch(c: &mut Ctx<'_>, action: &str) -> Out {
             c,
             "get_sms_sent",
             "Sent SMS Messages",
-            |s| s.status >= 3,
+            |s| s.status.is_final(),
             true,
         ),
         "sms.pending" => sms_list(
             c,
             "get_sms_pending",
             "Pending SMS Messages",
-            |s| s.status == 1,
+            |s| s.status == SendState::Pending,
             false,
         ),
         "sms.campaigns" => sms_campaigns(c),
@@ -57,12 +57,18 @@ pub fn dispatch(c: &mut Ctx<'_>, action: &str) -> Out {
             ok("Received SMS Messages", paginate(items, pg))
         }
         "wa.servers" => wa_servers(c),
-        "wa.sent" => chat_list(c, "get_wa_sent", "Sent WhatsApp Chats", |s| s >= 3, true),
+        "wa.sent" => chat_list(
+            c,
+            "get_wa_sent",
+            "Sent WhatsApp Chats",
+            SendState::is_final,
+            true,
+        ),
         "wa.pending" => chat_list(
             c,
             "get_wa_pending",
             "Pending WhatsApp Chats",
-            |s| s == 1 || s == 2,
+            |s| !s.is_final(),
             false,
         ),
         "wa.campaigns" => wa_campaigns(c),
@@ -124,7 +130,7 @@ pub fn dispatch(c: &mut Ctx<'_>, action: &str) -> Out {
             let mut rows: Vec<_> = st.ussd.values().filter(|x| x.user == c.user).collect();
             rows.sort_by_key(|r| std::cmp::Reverse((r.create_date, r.id)));
             let items = rows.into_iter().map(|x| {
-                let status = match x.status { 1 => "pending", 2 => "queued", _ => "completed" };
+                let status = x.status.word();
                 // Bug reproduced: the mapping tests `< 1`, so every stored slot >= 1 lists as 2.
                 let sim = if x.sim < 1 { 1 } else { 2 };
                 json!({ "id": x.id, "device": unique_of(st, x.did), "sim": sim, "code": x.code, "response": x.response, "status": status, "created": x.create_date })
@@ -332,7 +338,7 @@ fn subscription(c: &mut Ctx<'_>) -> Out {
 }
 
 pub(super) fn sms_item(st: &State, s: &Sms, with_status: bool) -> Value {
-    let (sender, sender_type) = if s.mode == 1 {
+    let (sender, sender_type) = if s.mode == SmsMode::Devices {
         (unique_of(st, s.did), "device")
     } else if s.gateway > 0 {
         (
@@ -346,11 +352,15 @@ pub(super) fn sms_item(st: &State, s: &Sms, with_status: bool) -> Value {
     } else {
         (unique_of(st, s.did), "partner_device")
     };
-    let mut v = json!({ "id": s.id, "mode": if s.mode == 1 { "devices" } else { "credits" }, "sender": sender,
+    let mut v = json!({ "id": s.id, "mode": s.mode.word(), "sender": sender,
         "sender_type": sender_type, "sim": s.sim, "priority": s.priority >= 2 && s.gateway == 0, "api": s.api,
         "recipient": s.phone, "message": s.message, "created": s.create_date });
     if with_status {
-        v["status"] = json!(if s.status == 3 { "sent" } else { "failed" });
+        v["status"] = json!(if s.status == SendState::Sent {
+            "sent"
+        } else {
+            "failed"
+        });
         v["status_code"] = json!(s.status_code);
     }
     v
@@ -392,13 +402,13 @@ fn sms_campaigns(c: &mut Ctx<'_>) -> Out {
         let (sender, stype) = if x.gateway > 0 {
             (json!(x.gateway), "gateway")
         } else {
-            (json!(unique_of(st, x.did)), if x.mode == 1 { "device" } else { "partner_device" })
+            (json!(unique_of(st, x.did)), if x.mode == SmsMode::Devices { "device" } else { "partner_device" })
         };
         let status = if x.gateway > 0 {
             "none"
-        } else if !st.sms.values().any(|s| !s.deleted && s.cid == x.id && s.status < 3) {
+        } else if !st.sms.values().any(|s| !s.deleted && s.cid == x.id && !s.status.is_final()) {
             "completed"
-        } else if x.status == 1 {
+        } else if x.status == CampaignState::Running {
             "running"
         } else {
             "paused"
@@ -421,7 +431,7 @@ fn chat_list(
     c: &mut Ctx<'_>,
     perm: &str,
     title: &str,
-    filter: fn(u8) -> bool,
+    filter: fn(SendState) -> bool,
     with_status: bool,
 ) -> Out {
     c.need(perm)?;
@@ -439,7 +449,7 @@ fn chat_list(
         let mut v = json!({ "id": s.id, "account": wa_phone(st, s.wa), "api": s.api, "recipient": s.phone,
             "message": message, "attachment": attachment(&s.payload), "created": s.create_date });
         if with_status {
-            v["status"] = json!(if s.status == 3 { "sent" } else { "failed" });
+            v["status"] = json!(if s.status == SendState::Sent { "sent" } else { "failed" });
         }
         v
     });
@@ -457,9 +467,9 @@ fn wa_campaigns(c: &mut Ctx<'_>) -> Out {
         .collect();
     rows.sort_by_key(|r| std::cmp::Reverse((r.create_date, r.id)));
     let items = rows.into_iter().map(|x| {
-        let status = if !st.chats.values().any(|s| !s.deleted && s.cid == x.id && s.status < 3) {
+        let status = if !st.chats.values().any(|s| !s.deleted && s.cid == x.id && !s.status.is_final()) {
             "completed"
-        } else if x.status == 1 {
+        } else if x.status == CampaignState::Running {
             "running"
         } else {
             "paused"

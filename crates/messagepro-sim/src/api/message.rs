@@ -29,15 +29,6 @@ fn params(c: &Ctx<'_>) -> Result<(u64, bool), super::Reply> {
     Ok((id as u64, sent))
 }
 
-fn status_word(stored: u8) -> &'static str {
-    match stored {
-        1 => "pending",
-        2 => "queued",
-        3 => "sent",
-        _ => "failed",
-    }
-}
-
 pub fn sms(c: &mut Ctx<'_>) -> Out {
     c.need("get_message")?;
     let (id, sent) = params(c)?;
@@ -47,7 +38,7 @@ pub fn sms(c: &mut Ctx<'_>) -> Out {
             return bail(404, MISSING);
         };
         let mut v = sms_item(st, s, true);
-        v["status"] = json!(status_word(s.status));
+        v["status"] = json!(s.status.word());
         ok(FOUND, v)
     } else {
         let Some(r) = st.received.get(&id).filter(|r| r.user == c.user) else {
@@ -79,7 +70,7 @@ pub fn chat(c: &mut Ctx<'_>) -> Out {
             FOUND,
             json!({ "id": s.id, "account": wa_phone(st, s.wa), "api": s.api, "recipient": s.phone,
                     "message": message, "attachment": attachment(&s.payload),
-                    "status": status_word(s.status), "created": s.create_date }),
+                    "status": s.status.word(), "created": s.create_date }),
         )
     } else {
         let Some(r) = st.wa_received.get(&id).filter(|r| r.user == c.user) else {

@@ -4,24 +4,33 @@
 use serde_json::json;
 
 use super::{Ctx, INVALID, Out, WA_UNREACHABLE, bail, fail, ok};
+use crate::model::{CampaignState, SmsMode, UssdState};
 use crate::params::int_rule;
 
 pub fn dispatch(c: &mut Ctx<'_>, group: &str, action: &str) -> Out {
     match (group, action) {
-        ("remote", "start.sms") => {
-            sms(c, "start_sms_campaign", 1, "SMS campaign has been resumed!")
-        }
-        ("remote", "stop.sms") => sms(c, "stop_sms_campaign", 2, "SMS campaign has been paused!"),
+        ("remote", "start.sms") => sms(
+            c,
+            "start_sms_campaign",
+            CampaignState::Running,
+            "SMS campaign has been resumed!",
+        ),
+        ("remote", "stop.sms") => sms(
+            c,
+            "stop_sms_campaign",
+            CampaignState::Paused,
+            "SMS campaign has been paused!",
+        ),
         ("remote", "start.chats") => chats(
             c,
             "start_wa_campaign",
-            1,
+            CampaignState::Running,
             "WhatsApp campaign has been resumed!",
         ),
         ("remote", "stop.chats") => chats(
             c,
             "stop_wa_campaign",
-            2,
+            CampaignState::Paused,
             "WhatsApp campaign has been paused!",
         ),
         // Q21: the newer build dropped `clear/ussd` (the group's unknown-action answer)
@@ -29,7 +38,8 @@ pub fn dispatch(c: &mut Ctx<'_>, group: &str, action: &str) -> Out {
         ("clear", "ussd") => {
             c.need("clear_ussd_pending")?;
             let user = c.user;
-            c.st.ussd.retain(|_, u| !(u.user == user && u.status < 3));
+            c.st.ussd
+                .retain(|_, u| !(u.user == user && u.status != UssdState::Completed));
             ok("Pending USSD requests has been cleared!", json!(false))
         }
         ("validate", "whatsapp") => validate(c),
@@ -45,21 +55,21 @@ fn campaign_id(c: &Ctx<'_>) -> Result<u64, super::Reply> {
     Ok(v.max(0) as u64)
 }
 
-fn sms(c: &mut Ctx<'_>, perm: &str, status: u8, msg: &str) -> Out {
+fn sms(c: &mut Ctx<'_>, perm: &str, status: CampaignState, msg: &str) -> Out {
     c.need(perm)?;
     let id = campaign_id(c)?;
     let user = c.user;
     let Some(camp) = c.st.sms_campaigns.get_mut(&id).filter(|x| x.user == user) else {
         return bail(400, INVALID);
     };
-    if camp.mode == 2 {
+    if camp.mode == SmsMode::Credits {
         return ok("Action is not supported in this campaign!", json!(false));
     }
     camp.status = status;
     ok(msg, json!(false))
 }
 
-fn chats(c: &mut Ctx<'_>, perm: &str, status: u8, msg: &str) -> Out {
+fn chats(c: &mut Ctx<'_>, perm: &str, status: CampaignState, msg: &str) -> Out {
     c.need(perm)?;
     let id = campaign_id(c)?;
     let user = c.user;

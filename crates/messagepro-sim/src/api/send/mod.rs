@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use super::{Ctx, INVALID, Out, Reply, WA_UNREACHABLE, WENT_WRONG, bail, fail, ok};
 use crate::model::{
-    Chat, Sms, SmsCampaign, State, WaCampaign, device_limit_message, limit_reached,
+    CampaignState, Chat, SendState, Sms, SmsCampaign, SmsMode, State, WaCampaign,
+    device_limit_message, limit_reached,
 };
 use crate::params::int_rule;
 use crate::phone::{self, Parsed};
@@ -153,7 +154,7 @@ fn one_or_two(v: i64) -> u8 {
 }
 
 fn route_name(s: &Sms) -> &'static str {
-    if s.mode == 1 {
+    if s.mode == SmsMode::Devices {
         "device"
     } else if s.gateway > 0 {
         "gateway"
@@ -181,12 +182,12 @@ fn sms_row(c: &Ctx<'_>, phone: &str, message: String) -> Sms {
         did: 0,
         gateway: 0,
         sim: 1,
-        mode: 1,
+        mode: SmsMode::Devices,
         priority: 1,
         api: true,
         phone: phone.to_string(),
         message,
-        status: 1,
+        status: SendState::Pending,
         status_code: String::new(),
         create_date: c.st.now(),
         fetched_at: 0,
@@ -309,7 +310,7 @@ fn insert_chat(
     cid: u64,
     phone: &str,
     payload: Value,
-    status: u8,
+    status: SendState,
     priority: u8,
 ) -> u64 {
     st.ids.chat += 1;
@@ -335,7 +336,7 @@ fn insert_chat(
             priority,
             api: true,
             create_date: now,
-            fetched_at: if status >= 2 { now } else { 0 },
+            fetched_at: if status == SendState::Pending { 0 } else { now },
             deleted: false,
         },
     );

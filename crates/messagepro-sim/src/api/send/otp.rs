@@ -79,7 +79,7 @@ pub(super) fn otp(c: &mut Ctx<'_>) -> Out {
                     let gw = c.req("gateway")?;
                     let text = pipeline(c.st, c.user, &substituted, None, false, None);
                     let mut row = sms_row(c, &parsed.e164, text);
-                    row.mode = 2;
+                    row.mode = SmsMode::Credits;
                     if let Some(id) = int_rule(&gw) {
                         let gid = id as u64;
                         let gw = match c.st.world.gateways.get(&gid) {
@@ -97,7 +97,11 @@ pub(super) fn otp(c: &mut Ctx<'_>) -> Out {
                         row.gateway = gid;
                         row.sim = 0;
                         row.priority = 0;
-                        row.status = if gw.callback { 2 } else { 3 };
+                        row.status = if gw.callback {
+                            SendState::Queued
+                        } else {
+                            SendState::Sent
+                        };
                         row.fetched_at = row.create_date;
                         insert_sms(c.st, row);
                     } else {
@@ -157,7 +161,11 @@ pub(super) fn otp(c: &mut Ctx<'_>) -> Out {
                     0,
                     &parsed.e164,
                     json!({ "text": text }),
-                    if srv.send_ok { 3 } else { 4 },
+                    if srv.send_ok {
+                        SendState::Sent
+                    } else {
+                        SendState::Failed
+                    },
                     1,
                 );
                 if !srv.send_ok {
@@ -172,7 +180,7 @@ pub(super) fn otp(c: &mut Ctx<'_>) -> Out {
                     0,
                     &parsed.e164,
                     json!({ "text": text }),
-                    1,
+                    SendState::Pending,
                     2,
                 );
                 if !srv.trigger_ok {

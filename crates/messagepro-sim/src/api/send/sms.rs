@@ -75,23 +75,23 @@ pub(super) fn sms(c: &mut Ctx<'_>) -> Out {
                     .get(&gid)
                     .cloned()
                     .ok_or_else(|| fail(404, NO_GATEWAY))?;
-            row.mode = 2;
+            row.mode = SmsMode::Credits;
             row.gateway = gid;
             row.sim = 0;
             row.priority = 0;
             row.price = price;
             if gw.provider_fails {
-                row.status = 4;
+                row.status = SendState::Failed;
                 insert_sms(c.st, row);
                 return bail(500, GATEWAY_FAILED);
             }
             if gw.callback {
-                row.status = 2;
+                row.status = SendState::Queued;
                 row.fetched_at = c.st.now();
                 let id = insert_sms(c.st, row);
                 ok("Message has been queued for sending!", message_id(c.st, id))
             } else {
-                row.status = 3;
+                row.status = SendState::Sent;
                 deduct(c.st, c.user, price);
                 let id = insert_sms(c.st, row);
                 ok("Message has been sent!", message_id(c.st, id))
@@ -106,7 +106,7 @@ pub(super) fn sms(c: &mut Ctx<'_>) -> Out {
                 // nothing stored, success answered (3.5): no id to give
                 return ok("Message has been queued for sending!", json!(false));
             }
-            row.mode = 2;
+            row.mode = SmsMode::Credits;
             row.did = did;
             row.sim = partner_sim(c.st, did);
             row.priority = partner_priority(c.st, did);

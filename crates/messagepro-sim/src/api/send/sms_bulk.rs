@@ -108,10 +108,10 @@ pub(super) fn sms_bulk(c: &mut Ctx<'_>) -> Out {
     c.st.ids.sms_campaign += 1;
     let cid = c.st.ids.sms_campaign;
     let (did, gateway, mode_n) = match (&credit, device) {
-        (None, Some(d)) => (d, 0, 1),
-        (Some(Credit::Gateway(g)), _) => (0, *g, 2),
-        (Some(Credit::Partner(d)), _) => (*d, 0, 2),
-        _ => (0, 0, 1),
+        (None, Some(d)) => (d, 0, SmsMode::Devices),
+        (Some(Credit::Gateway(g)), _) => (0, *g, SmsMode::Credits),
+        (Some(Credit::Partner(d)), _) => (*d, 0, SmsMode::Credits),
+        _ => (0, 0, SmsMode::Devices),
     };
     c.st.sms_campaigns.insert(
         cid,
@@ -121,7 +121,7 @@ pub(super) fn sms_bulk(c: &mut Ctx<'_>) -> Out {
             did,
             gateway,
             mode: mode_n,
-            status: 1,
+            status: CampaignState::Running,
             name,
             contacts: book.len() as i64,
             create_date: now,
@@ -171,19 +171,19 @@ pub(super) fn sms_bulk(c: &mut Ctx<'_>) -> Out {
                 let text = pipeline(c.st, c.user, &message, short, false, None);
                 let mut row = sms_row(c, &r.phone, text);
                 row.cid = cid;
-                row.mode = 2;
+                row.mode = SmsMode::Credits;
                 row.gateway = gid;
                 row.sim = 0;
                 row.priority = 0;
                 row.price = price;
                 row.status = if gw.provider_fails {
-                    4
+                    SendState::Failed
                 } else if gw.callback {
                     row.fetched_at = now;
-                    2
+                    SendState::Queued
                 } else {
                     deduct(c.st, c.user, price);
-                    3
+                    SendState::Sent
                 };
                 insert_sms(c.st, row);
             }
@@ -202,7 +202,7 @@ pub(super) fn sms_bulk(c: &mut Ctx<'_>) -> Out {
                     let text = pipeline(c.st, c.user, &message, short, false, Some(&vars_for(r)));
                     let mut row = sms_row(c, &r.phone, text);
                     row.cid = cid;
-                    row.mode = 2;
+                    row.mode = SmsMode::Credits;
                     row.did = pd;
                     row.sim = partner_sim(c.st, pd);
                     row.priority = partner_priority(c.st, pd);

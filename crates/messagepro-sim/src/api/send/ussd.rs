@@ -33,7 +33,7 @@ pub(super) fn ussd(c: &mut Ctx<'_>) -> Out {
             sim: one_or_two(sim),
             code,
             response: String::new(),
-            status: 1,
+            status: crate::model::UssdState::Pending,
             create_date: now,
             fetched_at: 0,
         },

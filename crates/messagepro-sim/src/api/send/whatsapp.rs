@@ -148,7 +148,11 @@ pub(super) fn whatsapp(c: &mut Ctx<'_>) -> Out {
             0,
             &to,
             payload,
-            if ok_send { 3 } else { 4 },
+            if ok_send {
+                SendState::Sent
+            } else {
+                SendState::Failed
+            },
             1,
         );
         if !ok_send {
@@ -157,7 +161,7 @@ pub(super) fn whatsapp(c: &mut Ctx<'_>) -> Out {
         c.st.quota(c.user).wa_sent += 1;
         ok("WhatsApp chat has been sent!", json!(false))
     } else {
-        insert_chat(c.st, c.user, wa, 0, &to, payload, 1, 2);
+        insert_chat(c.st, c.user, wa, 0, &to, payload, SendState::Pending, 2);
         if !srv.trigger_ok {
             return bail(500, "Failed adding chat to WhatsApp queue!");
         }
@@ -245,7 +249,7 @@ pub(super) fn whatsapp_bulk(c: &mut Ctx<'_>) -> Out {
             user: c.user,
             wa,
             kind: kind.clone(),
-            status: 1,
+            status: CampaignState::Running,
             name,
             contacts: book.len() as i64,
             processed: 0,
@@ -282,7 +286,16 @@ pub(super) fn whatsapp_bulk(c: &mut Ctx<'_>) -> Out {
             // Q20: the bulk personaliser still writes the template result into the caption.
             payload["caption"] = json!(text);
         }
-        ids.push(insert_chat(c.st, c.user, wa, cid, to, payload, 1, 2));
+        ids.push(insert_chat(
+            c.st,
+            c.user,
+            wa,
+            cid,
+            to,
+            payload,
+            SendState::Pending,
+            2,
+        ));
     }
     let queued = ids.len();
     if queued == 0 {
