@@ -156,6 +156,21 @@ mod tests {
     }
 
     #[test]
+    fn every_send_error_code_of_the_engine_has_a_sentence_in_both_languages() {
+        let i = I18n::new();
+        for lang in [Lang::Fr, Lang::En] {
+            let keys = i.keys(lang);
+            for code in messagepro_core::error::KNOWN_CODES
+                .iter()
+                .chain(&["platform"])
+            {
+                let key = format!("send.error.{code}");
+                assert!(keys.contains(&key.as_str()), "{key} missing in {lang:?}");
+            }
+        }
+    }
+
+    #[test]
     fn placeholders_are_filled() {
         let i = I18n::new();
         let fr = i.tf(Lang::Fr, "login.locked", &[("minutes", "15")]);

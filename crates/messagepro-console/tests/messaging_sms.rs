@@ -759,3 +759,38 @@ async fn the_dashboard_chart_counts_sent_and_failed_per_day() {
     );
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_history_and_its_export_show_the_message_pro_id_when_it_is_known() {
+    let app = spawn_app_with_sim().await;
+    app.login_as("operateur").await;
+    let device = app.online_device();
+    app.post(
+        "/messaging/sms/send",
+        &[
+            ("phone", "621234567"),
+            ("message", "Votre commande"),
+            ("mode", "devices"),
+            ("device", &device),
+        ],
+    )
+    .await;
+    app.settle().await;
+    // the current build returns the id of the SMS it stored
+    let ledger = app.sim.ledger();
+    assert_eq!(ledger.len(), 1, "{ledger:?}");
+    let id = ledger[0].id.to_string();
+    let ms = all_messages(&app).await;
+    assert_eq!(ms[0].platform_id.as_deref(), Some(id.as_str()));
+    let page = history(&app).await;
+    assert!(page.contains("Identifiant Message Pro"), "column missing");
+    assert!(
+        page.contains(&format!("<td class=\"platform-id\">{id}</td>")),
+        "id {id} missing:\n{page}"
+    );
+    let csv = body(app.get("/messaging/sms/history.csv").await).await;
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().ends_with(",route,platform_id"));
+    assert!(lines.next().unwrap().ends_with(&format!(",{id}")), "{csv}");
+    app.cleanup().await;
+}

@@ -131,6 +131,10 @@ pub fn platform_error_code(e: &messagepro::Error) -> &'static str {
         E::MissingSecret | E::InvalidSecret(_) => "secret",
         E::PermissionDenied(_) => "api_permission",
         E::InvalidParameters(_) => "invalid_parameters",
+        E::UnknownEndpoint(_) => "unknown_endpoint",
+        E::ContentRejected(_) => "content_rejected",
+        E::ServiceNotInPackage(_) => "service_not_in_package",
+        E::MessageNotFound(_) => "message_not_found",
         E::Transport { .. } | E::Timeout { .. } => "unreachable",
         E::InvalidInput(_) => "invalid_input",
         _ if e.platform_message().is_some() => "platform",
@@ -138,33 +142,84 @@ pub fn platform_error_code(e: &messagepro::Error) -> &'static str {
     }
 }
 
+/// Every machine code a stored `send.error.<code>` can carry (the console has a sentence for
+/// each, plus `platform`).
+pub const KNOWN_CODES: &[&str] = &[
+    "device_offline",
+    "not_enough_credits",
+    "device_not_found",
+    "device_unavailable",
+    "gateway_not_found",
+    "invalid_phone",
+    "too_short",
+    "too_long",
+    "not_subscribed",
+    "quota_reached",
+    "wa_account_not_found",
+    "wa_disconnected",
+    "otp_invalid",
+    "secret",
+    "api_permission",
+    "invalid_parameters",
+    "unreachable",
+    "invalid_input",
+    "internal",
+    "not_on_platform",
+    "deleted_on_platform",
+    "unknown_endpoint",
+    "content_rejected",
+    "service_not_in_package",
+    "message_not_found",
+];
+
 /// A stored `send.error.<code>` suffix as one of the known codes (anything else: `platform`).
 fn known_code(code: &str) -> &'static str {
-    const KNOWN: &[&str] = &[
-        "device_offline",
-        "not_enough_credits",
-        "device_not_found",
-        "device_unavailable",
-        "gateway_not_found",
-        "invalid_phone",
-        "too_short",
-        "too_long",
-        "not_subscribed",
-        "quota_reached",
-        "wa_account_not_found",
-        "wa_disconnected",
-        "otp_invalid",
-        "secret",
-        "api_permission",
-        "invalid_parameters",
-        "unreachable",
-        "invalid_input",
-        "internal",
-        "not_on_platform",
-    ];
-    KNOWN
+    KNOWN_CODES
         .iter()
         .copied()
         .find(|k| *k == code)
         .unwrap_or("platform")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use messagepro::Error as E;
+
+    #[test]
+    fn the_newer_builds_errors_have_their_own_known_codes() {
+        for (words, code) in [
+            ("Invalid API Endpoint!", "unknown_endpoint"),
+            (
+                "We detected inappropriate content in your message!",
+                "content_rejected",
+            ),
+            (
+                "Subscription has no permission to use SMS services!",
+                "service_not_in_package",
+            ),
+            ("Message doesn't exist!", "message_not_found"),
+        ] {
+            let e = E::from_platform(400, words);
+            assert_eq!(platform_error_code(&e), code, "{words}");
+            assert_eq!(known_code(code), code);
+            // refused at send: the platform's words are stored, the code is still known
+            let cause = FailCause::Platform(e);
+            assert_eq!(cause.stored(), words);
+            assert_eq!(cause.code(), code);
+        }
+    }
+
+    #[test]
+    fn a_row_deleted_on_the_platform_reads_back_as_its_code() {
+        let stored = crate::reconcile::DELETED_ON_PLATFORM;
+        assert_eq!(
+            FailCause::Recorded(stored.into()).code(),
+            "deleted_on_platform"
+        );
+        assert_eq!(
+            FailCause::Recorded("send.error.no_such_code".into()).code(),
+            "platform"
+        );
+    }
 }

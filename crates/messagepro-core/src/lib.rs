@@ -10,7 +10,8 @@
 //!   (claim → `sending` committed → platform → outcome) and the [`Worker`] that claims jobs,
 //!   expires leases and runs reconciliation. A worker's *turn* is one transaction that records
 //!   the outcomes gathered so far and claims what its window lacks (group commit).
-//! - [`reconcile`] — moves `pending` / `unknown` messages to what the platform says.
+//! - [`reconcile`] — moves `pending` / `unknown` messages to what the platform says: by platform
+//!   id where the build returns ids, by recipient + text in the lists otherwise.
 //! - [`otp`] — one-time codes: CSPRNG, keyed hash, phone + purpose, attempts, single use, limits.
 //! - [`nonce`] — one-time form tokens (double-submit guard) in the database.
 //! - [`recipients`] — reading typed or uploaded recipient lists; [`Core::group_members`]
@@ -138,6 +139,9 @@ pub(crate) struct Inner {
     pub(crate) devices: Mutex<Option<(Instant, Vec<messagepro::Device>)>>,
     /// Wakes this process's worker when a send is accepted here.
     pub(crate) wake: tokio::sync::Notify,
+    /// Until when reconciliation reads the lists instead of the by-id endpoints (the platform
+    /// lacks them, or the key may not use them).
+    pub(crate) by_id_off: Mutex<reconcile::ByIdOff>,
 }
 
 impl std::fmt::Debug for Core {
@@ -163,6 +167,7 @@ impl Core {
                 settings,
                 devices: Mutex::new(None),
                 wake: tokio::sync::Notify::new(),
+                by_id_off: Mutex::new(reconcile::ByIdOff::default()),
             }),
         }
     }

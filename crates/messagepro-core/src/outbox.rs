@@ -322,7 +322,8 @@ pub(crate) async fn send_sms(client: &messagepro::Client, req: &SendSms) -> Call
     Ok((status, r.message_id.map(|i| i.to_string()), Some(r.message)))
 }
 
-/// Sends one chat and reads the receipt (`sent` for a priority chat pushed at once).
+/// Sends one chat and reads the receipt (`sent` for a priority chat pushed at once; the chat id
+/// when the build returns one).
 pub(crate) async fn send_chat(client: &messagepro::Client, req: &SendWhatsApp) -> CallResult {
     let r = client.send_whatsapp(req).await?;
     let status = if r.message.contains("has been sent") {
@@ -330,7 +331,7 @@ pub(crate) async fn send_chat(client: &messagepro::Client, req: &SendWhatsApp) -
     } else {
         MessageStatus::Pending
     };
-    Ok((status, None, Some(r.message)))
+    Ok((status, r.message_id.map(|i| i.to_string()), Some(r.message)))
 }
 
 impl Core {

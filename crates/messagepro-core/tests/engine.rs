@@ -1,7 +1,10 @@
 //! The delivery engine against the in-process simulator: leases, `sending` before the call,
 //! reconciliation that never credits the wrong row, every simulator fault flag, double-submit
-//! tokens across restarts and instances, and the OTP service's limits. Runs on SQLite, and on
-//! PostgreSQL too when `MESSAGEPRO_TEST_DATABASE_URL` is set (each test in its own schema).
+//! tokens across restarts and instances, and the OTP service's limits; reconciliation by
+//! platform id on the current build (spec Q21) and by the lists on 3.3.8 or when the lookup is
+//! refused. Runs on SQLite, and on PostgreSQL too when `MESSAGEPRO_TEST_DATABASE_URL` is set
+//! (each test in its own schema). Tests about text matching pin `Flavour::V3_3_8` (its sends
+//! return no ids); the others run on the simulator's default, the current build.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -11,7 +14,7 @@ use messagepro::{OtpChannel, Phone, SmsRoute};
 use messagepro_core::otp::{OtpRequest, VerifyError};
 use messagepro_core::send::{CampaignRequest, SendChannel, SendRequest};
 use messagepro_core::{Actor, Core, CoreSettings, ManualClock, SendError};
-use messagepro_sim::{Faults, SimHandle, Simulator};
+use messagepro_sim::{Faults, Flavour, SimHandle, Simulator};
 use messagepro_store::{MessageFilter, MessageStatus, Page, Store};
 
 const SECRET: &str = "engine-test-secret-0123456789";
@@ -80,10 +83,20 @@ async fn env() -> Env {
     env_with(settings(), Duration::from_secs(5)).await
 }
 
+/// An environment whose simulator speaks `flavour`.
+async fn env_on(flavour: Flavour) -> Env {
+    env_full(settings(), Duration::from_secs(5), flavour).await
+}
+
 async fn env_with(s: CoreSettings, timeout: Duration) -> Env {
+    env_full(s, timeout, Flavour::Current).await
+}
+
+async fn env_full(s: CoreSettings, timeout: Duration, flavour: Flavour) -> Env {
     let sim = Simulator::builder()
         .auto_progress(false)
         .secret(SECRET.to_owned())
+        .flavour(flavour)
         .start("127.0.0.1:0")
         .await
         .unwrap();
@@ -155,13 +168,25 @@ async fn sms_campaign(
     first: u32,
     n: u32,
 ) -> messagepro_core::send::CampaignOutcome {
+    sms_campaign_text(env, name, first, n, "Promo du jour").await
+}
+
+/// [`sms_campaign`] with its text: one message + job per recipient, as the console's bulk page
+/// creates them.
+async fn sms_campaign_text(
+    env: &Env,
+    name: &str,
+    first: u32,
+    n: u32,
+    text: &str,
+) -> messagepro_core::send::CampaignOutcome {
     let numbers: Vec<Phone> = (0..n).map(|i| phone(&format!("62{}", first + i))).collect();
     env.core
         .submit_campaign(
             &system(),
             CampaignRequest {
                 name: name.into(),
-                text: "Promo du jour".into(),
+                text: text.into(),
                 numbers,
                 groups: vec![],
                 channel: SendChannel::Sms {
@@ -316,7 +341,8 @@ async fn a_stale_worker_can_never_complete_a_job_it_lost() {
 
 #[tokio::test]
 async fn a_worker_killed_after_the_call_left_is_reconciled_without_a_second_send() {
-    let env = env().await;
+    // the row never got the platform's answer: found by recipient + text
+    let env = env_on(Flavour::V3_3_8).await;
     let a = env
         .core
         .accept(&system(), &sms(&env, "621234567", "Parti"))
@@ -341,7 +367,8 @@ async fn a_worker_killed_after_the_call_left_is_reconciled_without_a_second_send
     env.clock.advance(Duration::from_secs(2));
     env.core.expire_leases().await.unwrap();
     env.core.drain().await.unwrap();
-    env.core.reconcile_once().await.unwrap();
+    let r = env.core.reconcile_once().await.unwrap();
+    assert_eq!((r.by_text, r.by_id), (1, 0), "{r:?}");
     let m = env
         .store
         .message_by_id(a.message_id)
@@ -424,7 +451,17 @@ async fn a_worker_stopping_finishes_its_calls_and_gives_back_the_jobs_it_claimed
 
 #[tokio::test]
 async fn the_same_text_twice_first_lost_second_delivered_ends_with_both_rows_right() {
-    let env = env().await;
+    same_text_twice(Flavour::V3_3_8).await;
+}
+
+#[tokio::test]
+async fn the_same_text_twice_on_the_current_build_ends_with_both_rows_right() {
+    // the second row has its id (followed by id), the first none (the lists)
+    same_text_twice(Flavour::Current).await;
+}
+
+async fn same_text_twice(flavour: Flavour) {
+    let env = env_on(flavour).await;
     // first attempt: the connection is reset before the platform processes it
     env.sim.set_faults(Faults {
         reset_rate: 1.0,
@@ -482,7 +519,7 @@ async fn the_same_text_twice_first_lost_second_delivered_ends_with_both_rows_rig
 
 #[tokio::test]
 async fn spintax_texts_are_reconciled_by_what_the_platform_rendered() {
-    let env = env().await;
+    let env = env_on(Flavour::V3_3_8).await;
     for n in ["621000001", "621000002", "621000003"] {
         env.core
             .submit(
@@ -493,7 +530,8 @@ async fn spintax_texts_are_reconciled_by_what_the_platform_rendered() {
             .unwrap();
     }
     env.sim.process_queue();
-    env.core.reconcile_once().await.unwrap();
+    let r = env.core.reconcile_once().await.unwrap();
+    assert_eq!((r.by_text, r.by_id, r.lookups), (3, 0, 0), "{r:?}");
     let st = env.statuses().await;
     assert!(st.iter().all(|s| s.1 == MessageStatus::Sent), "{st:?}");
     env.cleanup().await;
@@ -502,12 +540,17 @@ async fn spintax_texts_are_reconciled_by_what_the_platform_rendered() {
 /// Runs a 40-recipient campaign under `faults`, then checks the invariants: every row final,
 /// failed rows with a reason, no recipient sent twice, every row the platform has is not failed.
 async fn campaign_under(faults: Faults) {
-    let env = env_with(
+    campaign_under_on(faults, Flavour::Current).await;
+}
+
+async fn campaign_under_on(faults: Faults, flavour: Flavour) {
+    let env = env_full(
         CoreSettings {
             max_attempts: 8,
             ..settings()
         },
         Duration::from_millis(700),
+        flavour,
     )
     .await;
     let out = sms_campaign(&env, "Fautes", 2_000_000, 40).await;
@@ -595,6 +638,18 @@ async fn under_dropped_answers_rows_go_unknown_and_are_reconciled_without_a_seco
         drop_after_accept_rate: 0.4,
         ..Default::default()
     })
+    .await;
+}
+
+#[tokio::test]
+async fn under_dropped_answers_on_3_3_8_every_row_is_matched_by_text_without_a_second_send() {
+    campaign_under_on(
+        Faults {
+            drop_after_accept_rate: 0.4,
+            ..Default::default()
+        },
+        Flavour::V3_3_8,
+    )
     .await;
 }
 
@@ -916,5 +971,320 @@ async fn one_client_ip_cannot_send_codes_to_the_whole_country() {
         }
     }
     assert_eq!(refused_at, Some(messagepro_core::otp::PER_IP_PER_HOUR));
+    env.cleanup().await;
+}
+
+// ----- reconciliation by platform id (spec Q21) -------------------------------------------------
+
+/// Every permission of the fixture's full key but `drop`.
+fn permissions_without(drop: &[&str]) -> Vec<String> {
+    messagepro_sim::ALL_PERMISSIONS
+        .iter()
+        .filter(|p| !drop.contains(p))
+        .map(|p| p.to_string())
+        .collect()
+}
+
+/// The simulator's SMS rows by recipient: `(platform id, stored status)`; panics on a recipient
+/// sent twice.
+fn sms_ledger(env: &Env) -> HashMap<String, (u64, u8)> {
+    let mut out = HashMap::new();
+    for l in env.sim.ledger().into_iter().filter(|l| l.kind == "sms") {
+        let twice = out.insert(l.recipient.clone(), (l.id, l.status));
+        assert!(twice.is_none(), "{} sent twice", l.recipient);
+    }
+    out
+}
+
+#[tokio::test]
+async fn on_the_current_build_a_thousand_row_spintax_campaign_is_followed_by_id_without_reading_a_list()
+ {
+    let env = env_on(Flavour::Current).await;
+    // the key may not read the SMS lists: a pass that tried would fail
+    env.sim.set_key(
+        SECRET,
+        Some(permissions_without(&["get_sms_sent", "get_sms_pending"])),
+        None,
+    );
+    let probe = client(&env.sim, Duration::from_secs(5));
+    assert!(matches!(
+        probe
+            .get_sent_messages(messagepro::PageRequest::first(10))
+            .await,
+        Err(messagepro::Error::PermissionDenied(_))
+    ));
+    let text = "Bonjour {Awa|Moussa|Fanta}, promo {-10%|-20%}";
+    let out = sms_campaign_text(&env, "Promo variée", 4_000_000, 1_000, text).await;
+    assert_eq!(out.recipients, 1_000);
+    assert_eq!(env.core.drain().await.unwrap(), 1_000);
+    let ledger = sms_ledger(&env);
+    assert_eq!(ledger.len(), 1_000);
+    let texts: BTreeSet<String> = env.sim.ledger().into_iter().map(|l| l.text).collect();
+    assert!(
+        texts.len() > 1 && texts.iter().all(|t| !t.contains('{')),
+        "the platform resolved the spintax per recipient: {texts:?}"
+    );
+    let mut passes = vec![env.core.reconcile_once().await.unwrap()];
+    assert_eq!(
+        (passes[0].checked, passes[0].by_id, passes[0].updated),
+        (1_000, 1_000, 0),
+        "every row followed by its id, still waiting on the platform: {:?}",
+        passes[0]
+    );
+    // the platform moves every row to a final state; passes follow until nothing waits
+    for _ in 0..5 {
+        env.sim.process_queue();
+        let r = env.core.reconcile_once().await.unwrap();
+        let done = r.checked == 0;
+        passes.push(r);
+        if done {
+            break;
+        }
+    }
+    for r in &passes {
+        assert_eq!((r.by_text, r.by_list_id, r.lists_read), (0, 0, 0), "{r:?}");
+    }
+    assert_eq!(passes.last().unwrap().checked, 0, "{passes:?}");
+    let ledger = sms_ledger(&env);
+    let rows = env
+        .store
+        .list_messages(&MessageFilter::default(), Page::first(10_000))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1_000);
+    for m in &rows {
+        let (pid, status) = ledger[&m.recipient];
+        assert_eq!(m.platform_id, Some(pid.to_string()), "{m:?}");
+        let expected = match status {
+            3 => MessageStatus::Sent,
+            4 => MessageStatus::Failed,
+            other => panic!("the simulator left {} at {other}", m.recipient),
+        };
+        assert_eq!(m.status, expected, "{m:?}");
+    }
+    let c = env
+        .store
+        .campaign_by_id(out.campaign.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.status.as_str(), "done");
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn without_get_message_the_current_build_is_reconciled_by_the_lists_and_not_probed_for_ten_minutes()
+ {
+    let env = env_on(Flavour::Current).await;
+    env.sim
+        .set_key(SECRET, Some(permissions_without(&["get_message"])), None);
+    for n in ["621000011", "621000012"] {
+        env.core
+            .submit(&system(), sms(&env, n, "Rendez-vous demain"))
+            .await
+            .unwrap();
+    }
+    let st = env
+        .store
+        .list_messages(&MessageFilter::default(), Page::first(10))
+        .await
+        .unwrap();
+    assert!(
+        st.iter().all(|m| m.platform_id.is_some()),
+        "the current build returns ids: {st:?}"
+    );
+    // refused: the lists settle the rows (found by their ids)
+    let r = env.core.reconcile_once().await.unwrap();
+    assert_eq!(
+        (r.lookups, r.by_id, r.by_list_id, r.by_text, r.lists_read),
+        (1, 0, 2, 0, 2),
+        "one probe, then the lists: {r:?}"
+    );
+    // the key gets the permission back, but within ten minutes nothing asks
+    env.sim.set_key(
+        SECRET,
+        Some(messagepro_sim::ALL_PERMISSIONS.map(String::from).to_vec()),
+        None,
+    );
+    env.clock.advance(Duration::from_secs(9 * 60));
+    let r = env.core.reconcile_once().await.unwrap();
+    assert_eq!(
+        (r.lookups, r.by_list_id, r.lists_read),
+        (0, 2, 2),
+        "not probed again: {r:?}"
+    );
+    // past ten minutes the lookup is used again, and no list is read
+    env.clock.advance(Duration::from_secs(2 * 60));
+    env.sim.process_queue();
+    let r = env.core.reconcile_once().await.unwrap();
+    assert_eq!(
+        (r.lookups, r.by_id, r.lists_read, r.updated),
+        (2, 2, 0, 2),
+        "{r:?}"
+    );
+    assert!(
+        env.statuses()
+            .await
+            .iter()
+            .all(|s| s.1 == MessageStatus::Sent)
+    );
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn on_3_3_8_a_row_matched_by_text_then_holding_an_id_falls_back_to_the_lists() {
+    let env = env_on(Flavour::V3_3_8).await;
+    let a = env
+        .core
+        .submit(&system(), sms(&env, "621000021", "Votre colis arrive"))
+        .await
+        .unwrap();
+    let m = env
+        .store
+        .message_by_id(a.message_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.platform_id, None, "3.3.8 returns no id");
+    // found by text in the pending list: its id is stored
+    let r = env.core.reconcile_once().await.unwrap();
+    assert_eq!((r.by_text, r.lookups, r.lists_read), (1, 0, 2), "{r:?}");
+    // now it has an id: the lookup is tried once (`Invalid API Endpoint!`), then the lists
+    env.sim.process_queue();
+    let r = env.core.reconcile_once().await.unwrap();
+    assert_eq!(
+        (r.lookups, r.by_id, r.by_list_id, r.updated),
+        (1, 0, 1, 1),
+        "{r:?}"
+    );
+    let m = env
+        .store
+        .message_by_id(a.message_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.status, MessageStatus::Sent);
+    // a new row with an id: not probed again inside the ten minutes
+    env.core
+        .submit(&system(), sms(&env, "621000022", "Votre colis arrive"))
+        .await
+        .unwrap();
+    env.core.reconcile_once().await.unwrap();
+    let r = env.core.reconcile_once().await.unwrap();
+    assert_eq!((r.lookups, r.by_list_id, r.lists_read), (0, 1, 2), "{r:?}");
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn on_the_current_build_a_pending_row_deleted_on_the_platform_is_failed_and_never_resent() {
+    let env = env_on(Flavour::Current).await;
+    let a = env
+        .core
+        .submit(&system(), sms(&env, "621000031", "Annulé"))
+        .await
+        .unwrap();
+    assert_eq!(a.status, MessageStatus::Pending);
+    let m = env
+        .store
+        .message_by_id(a.message_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let pid: u64 = m.platform_id.as_deref().unwrap().parse().unwrap();
+    // someone deletes it on the platform before it goes out
+    let c = client(&env.sim, Duration::from_secs(5));
+    c.delete_sent_message(pid).await.unwrap();
+    assert!(matches!(
+        c.get_sms_message(pid).await,
+        Err(messagepro::Error::MessageNotFound(_))
+    ));
+    let r = env.core.reconcile_once().await.unwrap();
+    assert_eq!(
+        (r.by_id, r.deleted_on_platform, r.updated, r.lists_read),
+        (1, 1, 1, 0),
+        "{r:?}"
+    );
+    let m = env
+        .store
+        .message_by_id(a.message_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.status, MessageStatus::Failed);
+    assert_eq!(
+        m.platform_message.as_deref(),
+        Some("send.error.deleted_on_platform")
+    );
+    assert_eq!(m.platform_id, Some(pid.to_string()), "the id is kept");
+    // final: nothing to send again, nothing left to reconcile
+    env.clock.advance(Duration::from_secs(3_600));
+    assert_eq!(env.core.drain().await.unwrap(), 0);
+    assert_eq!(env.core.reconcile_once().await.unwrap().checked, 0);
+    assert_eq!(env.sim.ledger().len(), 1, "never sent again");
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn on_the_current_build_a_chat_found_once_in_the_lists_is_then_followed_by_id() {
+    let env = env_on(Flavour::Current).await;
+    let account = env.sim.fixture().whatsapp.unwrap().connected.unique;
+    let a = env
+        .core
+        .submit(
+            &system(),
+            SendRequest {
+                channel: SendChannel::WhatsApp {
+                    account,
+                    content: messagepro::WaContent::Text("Bonjour".into()),
+                    priority: false,
+                },
+                recipient: phone("621000041"),
+                text: "Bonjour".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.status, MessageStatus::Pending);
+    let m = env
+        .store
+        .message_by_id(a.message_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let first = env.core.reconcile_once().await.unwrap();
+    let m2 = env
+        .store
+        .message_by_id(a.message_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let chat_id = env
+        .sim
+        .ledger()
+        .into_iter()
+        .find(|l| l.kind == "whatsapp")
+        .unwrap()
+        .id;
+    assert_eq!(m2.platform_id, Some(chat_id.to_string()));
+    if m.platform_id.is_none() {
+        // `send/whatsapp` gave no id (`data: false`): the chat lists found it by text
+        assert_eq!((first.by_text, first.lists_read), (1, 2), "{first:?}");
+    } else {
+        assert_eq!((first.by_id, first.lists_read), (1, 0), "{first:?}");
+    }
+    env.sim.process_queue();
+    let r = env.core.reconcile_once().await.unwrap();
+    assert_eq!(
+        (r.lookups, r.by_id, r.lists_read, r.updated),
+        (1, 1, 0, 1),
+        "{r:?}"
+    );
+    let m = env
+        .store
+        .message_by_id(a.message_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.status, MessageStatus::Sent);
     env.cleanup().await;
 }

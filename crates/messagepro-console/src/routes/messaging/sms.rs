@@ -1114,6 +1114,7 @@ async fn history_csv(ui: Ui, Query(q): Query<HistoryFilters>) -> Result<Response
         "platform_message",
         "sender",
         "route",
+        "platform_id",
     ];
     w.write_record(columns)
         .map_err(|e| AppError::Internal(e.into()))?;
@@ -1129,6 +1130,7 @@ async fn history_csv(ui: Ui, Query(q): Query<HistoryFilters>) -> Result<Response
             csv_text(r.detail.as_deref().unwrap_or("")),
             csv_text(&r.sender),
             csv_text(&r.route),
+            m.platform_id.clone().unwrap_or_default(),
         ])
         .map_err(|e| AppError::Internal(e.into()))?;
     }
