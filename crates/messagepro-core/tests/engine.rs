@@ -119,6 +119,14 @@ async fn env_full(s: CoreSettings, timeout: Duration, flavour: Flavour) -> Env {
 }
 
 impl Env {
+    /// The local row `id` (it must exist).
+    async fn message(&self, id: i64) -> messagepro_store::Message {
+        self.store
+            .message_by_id(id)
+            .await
+            .unwrap()
+            .expect("the row exists")
+    }
     fn device(&self) -> String {
         self.sim.fixture().devices.unwrap().online.unique
     }
@@ -210,12 +218,7 @@ async fn an_accepted_send_is_queued_with_its_job_before_any_network_call() {
         .accept(&system(), &sms(&env, "621234567", "Bonjour"))
         .await
         .unwrap();
-    let m = env
-        .store
-        .message_by_id(a.message_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let m = env.message(a.message_id).await;
     assert_eq!(m.status, MessageStatus::Queued);
     assert!(env.sim.ledger().is_empty(), "nothing left yet");
     let job = env
@@ -230,12 +233,7 @@ async fn an_accepted_send_is_queued_with_its_job_before_any_network_call() {
         "the job can replay the send"
     );
     assert_eq!(env.core.drain().await.unwrap(), 1);
-    let m = env
-        .store
-        .message_by_id(a.message_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let m = env.message(a.message_id).await;
     assert_eq!(m.status, MessageStatus::Pending);
     assert_eq!(env.sim.ledger().len(), 1);
     env.cleanup().await;
@@ -258,12 +256,7 @@ async fn sending_is_committed_before_the_platform_is_called() {
     let mut seen = None;
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(10)).await;
-        let m = env
-            .store
-            .message_by_id(a.message_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let m = env.message(a.message_id).await;
         if m.status == MessageStatus::Sending {
             seen = Some(env.sim.ledger().len());
             break;
@@ -304,12 +297,7 @@ async fn a_stale_worker_can_never_complete_a_job_it_lost() {
     // worker A dies in `sending`; its lease runs out
     env.clock.advance(Duration::from_secs(2));
     assert_eq!(env.core.expire_leases().await.unwrap(), 1);
-    let m = env
-        .store
-        .message_by_id(a.message_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let m = env.message(a.message_id).await;
     assert_eq!(m.status, MessageStatus::Unknown);
     // A wakes up and tries to record an outcome: refused, nothing changes
     let lease = jobs[0].lease();
@@ -321,12 +309,7 @@ async fn a_stale_worker_can_never_complete_a_job_it_lost() {
             .unwrap()
     );
     assert!(!env.store.retry_job(&lease, now, "x", now).await.unwrap());
-    let m = env
-        .store
-        .message_by_id(a.message_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let m = env.message(a.message_id).await;
     assert_eq!(m.status, MessageStatus::Unknown);
     assert!(
         env.store
@@ -369,21 +352,11 @@ async fn a_worker_killed_after_the_call_left_is_reconciled_without_a_second_send
     env.core.drain().await.unwrap();
     let r = env.core.reconcile_once().await.unwrap();
     assert_eq!((r.by_text, r.by_id), (1, 0), "{r:?}");
-    let m = env
-        .store
-        .message_by_id(a.message_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let m = env.message(a.message_id).await;
     assert_eq!(m.status, MessageStatus::Pending);
     env.sim.process_queue();
     env.core.reconcile_once().await.unwrap();
-    let m = env
-        .store
-        .message_by_id(a.message_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let m = env.message(a.message_id).await;
     assert_eq!(m.status, MessageStatus::Sent);
     assert_eq!(env.sim.ledger().len(), 1, "never sent twice");
     env.cleanup().await;
@@ -495,19 +468,14 @@ async fn same_text_twice(flavour: Flavour) {
     env.clock.advance(Duration::from_secs(120));
     env.core.drain().await.unwrap();
     env.core.reconcile_once().await.unwrap();
-    let s2 = env
-        .store
-        .message_by_id(second.message_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let s2 = env.message(second.message_id).await;
     assert_eq!(s2.status, MessageStatus::Sent, "the real one is credited");
     // the first row was never on the platform: after the grace period it is queued again
     // (decided from the lists), sent, and credited with its own platform row
     env.core.drain().await.unwrap();
     env.sim.process_queue();
     env.core.reconcile_once().await.unwrap();
-    let s1 = env.store.message_by_id(first_id).await.unwrap().unwrap();
+    let s1 = env.message(first_id).await;
     assert_eq!(s1.status, MessageStatus::Sent, "{s1:?}");
     assert_eq!(env.sim.ledger().len(), 2, "each row sent exactly once");
     assert_ne!(
@@ -1139,12 +1107,7 @@ async fn on_3_3_8_a_row_matched_by_text_then_holding_an_id_falls_back_to_the_lis
         .submit(&system(), sms(&env, "621000021", "Votre colis arrive"))
         .await
         .unwrap();
-    let m = env
-        .store
-        .message_by_id(a.message_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let m = env.message(a.message_id).await;
     assert_eq!(m.platform_id, None, "3.3.8 returns no id");
     // found by text in the pending list: its id is stored
     let r = env.core.reconcile_once().await.unwrap();
@@ -1157,12 +1120,7 @@ async fn on_3_3_8_a_row_matched_by_text_then_holding_an_id_falls_back_to_the_lis
         (1, 0, 1, 1),
         "{r:?}"
     );
-    let m = env
-        .store
-        .message_by_id(a.message_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let m = env.message(a.message_id).await;
     assert_eq!(m.status, MessageStatus::Sent);
     // a new row with an id: not probed again inside the ten minutes
     env.core
@@ -1184,12 +1142,7 @@ async fn on_the_current_build_a_pending_row_deleted_on_the_platform_is_failed_an
         .await
         .unwrap();
     assert_eq!(a.status, MessageStatus::Pending);
-    let m = env
-        .store
-        .message_by_id(a.message_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let m = env.message(a.message_id).await;
     let pid: u64 = m.platform_id.as_deref().unwrap().parse().unwrap();
     // someone deletes it on the platform before it goes out
     let c = client(&env.sim, Duration::from_secs(5));
@@ -1204,12 +1157,7 @@ async fn on_the_current_build_a_pending_row_deleted_on_the_platform_is_failed_an
         (1, 1, 1, 0),
         "{r:?}"
     );
-    let m = env
-        .store
-        .message_by_id(a.message_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let m = env.message(a.message_id).await;
     assert_eq!(m.status, MessageStatus::Failed);
     assert_eq!(
         m.platform_message.as_deref(),
@@ -1245,19 +1193,9 @@ async fn on_the_current_build_a_chat_found_once_in_the_lists_is_then_followed_by
         .await
         .unwrap();
     assert_eq!(a.status, MessageStatus::Pending);
-    let m = env
-        .store
-        .message_by_id(a.message_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let m = env.message(a.message_id).await;
     let first = env.core.reconcile_once().await.unwrap();
-    let m2 = env
-        .store
-        .message_by_id(a.message_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let m2 = env.message(a.message_id).await;
     let chat_id = env
         .sim
         .ledger()
@@ -1279,12 +1217,7 @@ async fn on_the_current_build_a_chat_found_once_in_the_lists_is_then_followed_by
         (1, 1, 0, 1),
         "{r:?}"
     );
-    let m = env
-        .store
-        .message_by_id(a.message_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let m = env.message(a.message_id).await;
     assert_eq!(m.status, MessageStatus::Sent);
     env.cleanup().await;
 }
