@@ -32,7 +32,9 @@ fn knob(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-async fn start_sim() -> (Child, String) {
+/// `messagepro sim` speaking `flavour` (`current`: sends return ids, reconciliation follows them;
+/// `3.3.8`: no ids, reconciliation matches the lists).
+async fn start_sim(flavour: &str) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_messagepro"))
         .args([
             "sim",
@@ -42,6 +44,8 @@ async fn start_sim() -> (Child, String) {
             SECRET,
             "--latency-ms",
             "15",
+            "--flavour",
+            flavour,
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -137,10 +141,11 @@ async fn counts(store: &Store) -> HashMap<MessageStatus, i64> {
 
 /// Kills (SIGKILL) and restarts the consoles, `kills` times in all, then lets one run until
 /// every row is final, and checks the ledger against the database.
-async fn run(store: Store, db: &str, processes: usize, label: &str) {
+async fn run(store: Store, db: &str, processes: usize, label: &str, flavour: &str) {
     let n = knob("MESSAGEPRO_CRASH_RECIPIENTS", 1_000);
     let kills = knob("MESSAGEPRO_CRASH_KILLS", 5);
-    let (mut sim_child, sim) = start_sim().await;
+    let (mut sim_child, sim) = start_sim(flavour).await;
+    let label = &format!("{label}, {flavour} build");
     enqueue(&store, &sim, n).await;
     let mut rng = rand::rngs::StdRng::seed_from_u64(knob("MESSAGEPRO_CRASH_SEED", 7) as u64);
     let mut consoles: Vec<Child> = (0..processes).map(|_| start_console(db, &sim)).collect();
@@ -238,7 +243,16 @@ async fn kill_nine_during_a_campaign_loses_nothing_and_duplicates_nothing_on_sql
     let db = format!("sqlite://{}/crash.db", dir.path().display());
     let store = Store::connect(&db).await.unwrap();
     store.migrate().await.unwrap();
-    run(store, &db, 1, "sqlite").await;
+    run(store, &db, 1, "sqlite", "current").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_nine_on_the_documented_build_without_ids_loses_nothing_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/crash.db", dir.path().display());
+    let store = Store::connect(&db).await.unwrap();
+    store.migrate().await.unwrap();
+    run(store, &db, 1, "sqlite", "3.3.8").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,7 +284,7 @@ async fn kill_nine_of_two_processes_on_postgres_loses_nothing_and_duplicates_not
     let db = format!("{base}/{name}");
     let store = Store::connect(&db).await.unwrap();
     store.migrate().await.unwrap();
-    run(store.clone(), &db, 2, "postgres, 2 processes").await;
+    run(store.clone(), &db, 2, "postgres, 2 processes", "current").await;
     store.close().await;
     sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
         .execute(&admin)
