@@ -370,9 +370,61 @@ async fn history_filters_by_status_and_phone_and_exports_csv() {
             .starts_with("text/csv")
     );
     let csv = body(r).await;
-    assert!(csv.starts_with("id,created_utc,recipient"));
+    assert!(csv.starts_with("\u{feff}id;created_utc;recipient"), "{csv}");
     assert!(csv.contains("+224621234567") && !csv.contains("+224622112233"));
     assert!(csv.contains("'=cmd"), "formula not neutralised: {csv}");
+    app.cleanup().await;
+}
+
+/// Reads an export as French Excel does: UTF-8 only behind a BOM, `;` between fields.
+fn as_french_excel(bytes: &[u8]) -> Vec<Vec<String>> {
+    let text = bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .expect("a UTF-8 BOM, or Excel reads the file as Windows-1252");
+    let mut r = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .has_headers(false)
+        .from_reader(text);
+    r.records()
+        .map(|rec| {
+            rec.expect("a CSV record")
+                .iter()
+                .map(str::to_owned)
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_csv_export_opens_in_french_excel_with_accents_and_columns_intact() {
+    let app = spawn_app_with_sim().await;
+    app.login_as("operateur").await;
+    let device = app.online_device();
+    let text = "Votre commande n° 12 est prête; à bientôt, « Boutique Élise »";
+    app.post(
+        "/messaging/sms/send",
+        &[
+            ("phone", "621234567"),
+            ("message", text),
+            ("mode", "devices"),
+            ("device", &device),
+        ],
+    )
+    .await;
+    let r = app.get("/messaging/sms/history.csv").await;
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.expect("body");
+    let rows = as_french_excel(&bytes);
+    assert_eq!(rows.len(), 2, "header + one row: {rows:?}");
+    assert_eq!(rows[0].len(), 10, "{:?}", rows[0]);
+    assert_eq!(rows[0][3], "text");
+    assert_eq!(
+        rows[1].len(),
+        10,
+        "the `;` and `,` of the text split no column"
+    );
+    assert_eq!(rows[1][2], "+224621234567");
+    assert_eq!(rows[1][3], text, "accents and punctuation intact");
     app.cleanup().await;
 }
 
@@ -790,7 +842,7 @@ async fn the_history_and_its_export_show_the_message_pro_id_when_it_is_known() {
     );
     let csv = body(app.get("/messaging/sms/history.csv").await).await;
     let mut lines = csv.lines();
-    assert!(lines.next().unwrap().ends_with(",route,platform_id"));
-    assert!(lines.next().unwrap().ends_with(&format!(",{id}")), "{csv}");
+    assert!(lines.next().unwrap().ends_with(";route;platform_id"));
+    assert!(lines.next().unwrap().ends_with(&format!(";{id}")), "{csv}");
     app.cleanup().await;
 }

@@ -1092,6 +1092,10 @@ fn csv_text(s: &str) -> String {
     }
 }
 
+/// The UTF-8 byte order mark: Excel reads the file as UTF-8 only when it starts with it.
+const EXCEL_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The history as a CSV that French Excel opens with its accents and columns intact (BOM, `;`).
 #[tracing::instrument(skip_all)]
 async fn history_csv(ui: Ui, Query(q): Query<HistoryFilters>) -> Result<Response, AppError> {
     let f = q
@@ -1103,7 +1107,10 @@ async fn history_csv(ui: Ui, Query(q): Query<HistoryFilters>) -> Result<Response
         .store
         .list_messages(&f, Page::first(CSV_MAX))
         .await?;
-    let mut w = csv::Writer::from_writer(Vec::new());
+    // French Excel opens a CSV by its locale: `;` between fields, and UTF-8 only with a BOM
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .from_writer(EXCEL_BOM.to_vec());
     let columns = [
         "id",
         "created_utc",
