@@ -1,0 +1,404 @@
+//! SMS campaigns: the page with the campaign list, the upload and preview of recipients, the
+//! send, and pause / resume.
+
+use super::*;
+
+/// A campaign in the list, with progress from the local rows and the platform's status.
+#[derive(Debug, Clone)]
+pub struct CampaignRow {
+    pub c: Campaign,
+    pub sent: i64,
+    pub failed: i64,
+    pub waiting: i64,
+    /// Percentage of rows with a final status.
+    pub progress: i64,
+    /// Whether the viewer may pause or resume it (its creator, or `messaging.manage_campaigns`).
+    pub may_control: bool,
+}
+
+/// A platform contact group in the picker.
+#[derive(Debug, Clone)]
+pub struct GroupOpt {
+    pub id: u64,
+    pub name: String,
+    pub selected: bool,
+}
+
+/// The computed preview of a campaign.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub phones: Vec<String>,
+    pub invalid: Vec<InvalidLine>,
+    pub duplicates: usize,
+    pub segments: usize,
+    pub total_sms: usize,
+    pub cost: Option<String>,
+    pub unpriced: usize,
+    /// Comma-separated E.164 numbers (hidden field of the confirm form).
+    pub numbers_csv: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(super) struct BulkForm {
+    nonce: String,
+    name: String,
+    message: String,
+    recipients: String,
+    file: String,
+    groups: Vec<u64>,
+    route: RouteFields,
+}
+
+#[derive(Template)]
+#[template(path = "messaging/sms_bulk.html")]
+pub(super) struct BulkPage {
+    page: PageCtx,
+    form_name: String,
+    form_message: String,
+    form_recipients: String,
+    route: RouteFields,
+    credits: bool,
+    sim2: bool,
+    groups: Vec<GroupOpt>,
+    choices: Choices,
+    counter: CounterView,
+    preview: Option<Preview>,
+    error: Option<String>,
+    campaigns: Vec<CampaignRow>,
+    can_send: bool,
+    nonce: String,
+}
+
+pub(super) async fn campaign_rows(
+    state: &AppState,
+    viewer: &crate::guard::CurrentUser,
+) -> Result<Vec<CampaignRow>, AppError> {
+    let campaigns: Vec<Campaign> = state
+        .store
+        .list_campaigns(Page::first(20))
+        .await?
+        .into_iter()
+        .filter(|c| c.channel == Channel::Sms)
+        .collect();
+    let mut out = Vec::new();
+    for c in campaigns {
+        let count = |s| MessageFilter {
+            campaign_id: Some(c.id),
+            status: Some(s),
+            ..Default::default()
+        };
+        let sent = state
+            .store
+            .count_messages(&count(MessageStatus::Sent))
+            .await?;
+        let failed = state
+            .store
+            .count_messages(&count(MessageStatus::Failed))
+            .await?;
+        let total = c.total.max(1);
+        out.push(CampaignRow {
+            may_control: viewer.can(Permission::SendSms)
+                && (c.created_by == Some(viewer.id) || viewer.can(Permission::ManageCampaigns)),
+            progress: (sent + failed) * 100 / total,
+            waiting: (c.total - sent - failed).max(0),
+            sent,
+            failed,
+            c,
+        });
+    }
+    Ok(out)
+}
+
+pub(super) async fn render_bulk(
+    ui: &Ui,
+    form: BulkForm,
+    preview: Option<Preview>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let country = ui.state.settings.default_country.clone();
+    let choices = load_choices(&ui.state, &country, &form.route).await;
+    let groups = match ui.state.platform.all_groups().await {
+        Ok(gs) => gs
+            .into_iter()
+            .map(|g| GroupOpt {
+                selected: form.groups.contains(&g.id),
+                id: g.id,
+                name: g.name,
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let can_send = ui.user()?.can(Permission::SendSms);
+    let mut r = render(&BulkPage {
+        page: ui.page("sms.bulk.title"),
+        counter: Counter::of(&form.message).view(ui),
+        credits: form.route.is_credits(),
+        sim2: form.route.sim == "2",
+        form_name: form.name,
+        form_message: form.message,
+        form_recipients: form.recipients,
+        route: form.route,
+        groups,
+        choices,
+        preview,
+        error,
+        campaigns: campaign_rows(&ui.state, ui.user()?).await?,
+        can_send,
+        nonce: ui.form_nonce().await?,
+    })?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+#[tracing::instrument(skip_all)]
+pub(super) async fn bulk_page(ui: Ui) -> Result<Response, AppError> {
+    let form = BulkForm {
+        route: RouteFields {
+            mode: "devices".into(),
+            sim: "1".into(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    render_bulk(&ui, form, None, None, StatusCode::OK).await
+}
+
+/// Largest accepted upload / form (a CSV of ~100,000 numbers).
+pub(super) const BULK_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Reads an urlencoded or multipart (CSV upload, sent by htmx with the CSRF header) form.
+pub(super) async fn read_bulk_form(state: &AppState, req: Request) -> Result<BulkForm, AppError> {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut file = String::new();
+    if multipart {
+        let mut mp = Multipart::from_request(req, state)
+            .await
+            .map_err(|_| AppError::BadRequest)?;
+        while let Some(field) = mp.next_field().await.map_err(|_| AppError::BadRequest)? {
+            let name = field.name().unwrap_or_default().to_owned();
+            let is_file = field.file_name().is_some();
+            let bytes = field.bytes().await.map_err(|_| AppError::BadRequest)?;
+            if bytes.len() > BULK_LIMIT {
+                return Err(AppError::BadRequest);
+            }
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            if is_file && name == "file" {
+                file = text;
+            } else {
+                pairs.push((name, text));
+            }
+        }
+    } else {
+        let bytes = axum::body::to_bytes(req.into_body(), BULK_LIMIT)
+            .await
+            .map_err(|_| AppError::BadRequest)?;
+        pairs = form_urlencoded::parse(&bytes).into_owned().collect();
+    }
+    let groups = pairs
+        .iter()
+        .filter(|(k, _)| k == "groups")
+        .filter_map(|(_, v)| v.trim().parse().ok())
+        .collect();
+    let map: HashMap<String, String> = pairs.into_iter().collect();
+    let g = |k: &str| map.get(k).cloned().unwrap_or_default();
+    Ok(BulkForm {
+        nonce: g("nonce"),
+        name: g("name"),
+        message: g("message"),
+        recipients: g("recipients"),
+        file,
+        groups,
+        route: RouteFields::from_pairs(&map),
+    })
+}
+
+/// Builds the preview: numbers from the textarea, the file and the groups' members.
+pub(super) async fn build_preview(
+    state: &AppState,
+    form: &BulkForm,
+) -> Result<(RecipientList, Preview), String> {
+    let country = &state.settings.default_country;
+    let mut list = RecipientList::new();
+    list.add_text("list", &form.recipients, country);
+    list.add_text("file", &form.file, country);
+    if !form.groups.is_empty() {
+        let members = state
+            .core
+            .group_members(&form.groups)
+            .await
+            .map_err(|e| crate::send::platform_error_key(&e).to_owned())?;
+        for p in members {
+            list.push(p);
+        }
+    }
+    let segments = analyze(&form.message).segments.max(1);
+    let (cost, unpriced) = if form.route.is_credits() {
+        match state.platform.get_rates().await {
+            Ok(rates) => match pricing::estimate(
+                &rates,
+                form.route.gateway.trim(),
+                &list.phones,
+                segments,
+                country,
+            ) {
+                Some(e) => (Some(price_text(&e.total)), e.unpriced),
+                None => (None, list.phones.len()),
+            },
+            Err(_) => (None, list.phones.len()),
+        }
+    } else {
+        (None, 0)
+    };
+    let preview = Preview {
+        phones: list.phones.iter().map(|p| p.e164().to_owned()).collect(),
+        invalid: list.invalid.clone(),
+        duplicates: list.duplicates,
+        segments,
+        total_sms: segments * list.phones.len(),
+        cost,
+        unpriced,
+        numbers_csv: list
+            .phones
+            .iter()
+            .map(|p| p.e164().to_owned())
+            .collect::<Vec<_>>()
+            .join(","),
+    };
+    Ok((list, preview))
+}
+
+pub(super) fn check_bulk(form: &BulkForm) -> Option<&'static str> {
+    if form.name.trim().chars().count() < 3 {
+        return Some("sms.error.campaign_name");
+    }
+    if form.message.trim().is_empty() {
+        return Some("send.error.empty_text");
+    }
+    form.route.route().err()
+}
+
+#[tracing::instrument(skip_all)]
+pub(super) async fn bulk_preview(ui: Ui, req: Request) -> Result<Response, AppError> {
+    let form = read_bulk_form(&ui.state, req).await?;
+    if let Some(key) = check_bulk(&form) {
+        let msg = ui.t(key);
+        return render_bulk(&ui, form, None, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    match build_preview(&ui.state, &form).await {
+        Ok((_, preview)) => {
+            let error = preview
+                .phones
+                .is_empty()
+                .then(|| ui.t("sms.error.no_recipients"));
+            render_bulk(&ui, form, Some(preview), error, StatusCode::OK).await
+        }
+        Err(key) => {
+            let msg = ui.t(&key);
+            render_bulk(&ui, form, None, Some(msg), StatusCode::OK).await
+        }
+    }
+}
+
+/// Confirm step: the numbers come back from the preview (already normalised, re-checked here).
+#[tracing::instrument(skip_all)]
+pub(super) async fn bulk_send(ui: Ui, req: Request) -> Result<Response, AppError> {
+    let mut form = read_bulk_form(&ui.state, req).await?;
+    // the confirm form carries the normalised numbers in `numbers`
+    let numbers = std::mem::take(&mut form.recipients);
+    let mut list = RecipientList::new();
+    for n in numbers
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        match Phone::parse_international(n) {
+            Ok(p) => {
+                list.push(p);
+            }
+            Err(_) => return Err(AppError::BadRequest),
+        }
+    }
+    form.recipients = numbers.replace(',', "\n");
+    if let Some(key) = check_bulk(&form) {
+        let msg = ui.t(key);
+        return render_bulk(&ui, form, None, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    if list.phones.is_empty() {
+        let msg = ui.t("sms.error.no_recipients");
+        return render_bulk(&ui, form, None, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let Ok(route) = form.route.route() else {
+        return Err(AppError::BadRequest);
+    };
+    if !ui.use_nonce(&form.nonce).await? {
+        tracing::info!("campaign form submitted twice (or without its token): ignored");
+        flash(&ui.session, "error", ui.t("sms.bulk.duplicate")).await?;
+        return Ok(Redirect::to("/messaging/sms/bulk").into_response());
+    }
+    let req = CampaignRequest {
+        name: form.name.trim().to_owned(),
+        text: form.message.clone(),
+        numbers: list.phones,
+        groups: Vec::new(),
+        channel: SendChannel::Sms { route },
+    };
+    match ui.state.core.submit_campaign(&ui.actor()?, req).await {
+        Ok(out) => {
+            let n = out.recipients.to_string();
+            flash(
+                &ui.session,
+                "success",
+                ui.tf(
+                    "sms.bulk.started",
+                    &[("name", &out.campaign.name), ("n", &n)],
+                ),
+            )
+            .await?;
+            Ok(Redirect::to("/messaging/sms/bulk").into_response())
+        }
+        Err(SendError::Forbidden) => Err(AppError::Forbidden),
+        Err(SendError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            let msg = crate::send::user_message(&e, &ui.state.i18n, ui.lang);
+            render_bulk(&ui, form, None, Some(msg), StatusCode::OK).await
+        }
+    }
+}
+
+pub(super) async fn campaign_control(ui: Ui, id: i64, pause: bool) -> Result<Response, AppError> {
+    let changed = match ui
+        .state
+        .core
+        .set_campaign_paused(&ui.actor()?, id, pause)
+        .await
+    {
+        Ok(c) => c,
+        Err(SendError::Store(messagepro_store::StoreError::NotFound(_))) => {
+            return Err(AppError::NotFound);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (kind, key) = match (changed, pause) {
+        (true, true) => ("success", "sms.bulk.paused"),
+        (true, false) => ("success", "sms.bulk.resumed"),
+        (false, _) => ("error", "sms.bulk.not_supported"),
+    };
+    flash(&ui.session, kind, ui.t(key)).await?;
+    Ok(Redirect::to("/messaging/sms/bulk").into_response())
+}
+
+#[tracing::instrument(skip_all)]
+pub(super) async fn bulk_pause(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+    campaign_control(ui, id, true).await
+}
+
+#[tracing::instrument(skip_all)]
+pub(super) async fn bulk_resume(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+    campaign_control(ui, id, false).await
+}
