@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use messagepro::{Phone, SmsRoute};
-use messagepro_core::send::{CampaignRequest, SendChannel};
 use messagepro_core::{Actor, Core, CoreSettings, SystemClock};
+use messagepro_core::{CampaignRequest, SendChannel};
 use messagepro_store::{MessageStatus, Store};
 use rand::{Rng, SeedableRng};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -72,6 +72,9 @@ fn start_console(db: &str, sim: &str) -> Child {
         .env("MESSAGEPRO_UNKNOWN_GRACE_SECONDS", "3")
         .env("MESSAGEPRO_SYNC_SECONDS", "1")
         .env("MESSAGEPRO_WORKER_CONCURRENCY", "8")
+        // the harness measures crash safety, not the send policy: no quiet hours, no pacing
+        .env("MESSAGEPRO_QUIET_HOURS", "off")
+        .env("MESSAGEPRO_SMS_PER_MINUTE", "0")
         .env("MESSAGEPRO_LOG", "error")
         .env_remove("DATABASE_URL")
         .stdout(Stdio::null())
@@ -102,6 +105,7 @@ async fn enqueue(store: &Store, sim: &str, n: usize) -> i64 {
         client,
         CoreSettings {
             reconcile_every: None,
+            policy: messagepro_core::policy::PolicySettings::unrestricted(),
             ..Default::default()
         },
         Arc::new(SystemClock),
@@ -119,6 +123,8 @@ async fn enqueue(store: &Store, sim: &str, n: usize) -> i64 {
                 text: "Votre commande est prête".into(),
                 numbers,
                 groups: vec![],
+                columns: Default::default(),
+                start_ms: None,
                 channel: SendChannel::Sms {
                     route: SmsRoute::device(device),
                 },

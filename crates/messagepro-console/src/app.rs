@@ -127,6 +127,7 @@ pub fn core_settings(settings: &Settings) -> messagepro_core::CoreSettings {
         reconcile_every: settings.sync_every,
         concurrency: settings.worker_concurrency,
         otp_key: messagepro_core::CoreSettings::otp_key_from_secret(&secret),
+        policy: settings.policy.clone(),
         ..Default::default()
     }
 }

@@ -61,6 +61,10 @@ pub struct Settings {
     pub unknown_grace: Duration,
     /// Sends one worker process makes at once.
     pub worker_concurrency: usize,
+    /// The send policy (quiet hours, pacing, opt-out sync) — `messagepro_core::policy`.
+    pub policy: messagepro_core::policy::PolicySettings,
+    /// The time zone scheduled campaigns are typed and shown in.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl Default for Settings {
@@ -85,6 +89,13 @@ impl Default for Settings {
             lease: Duration::from_secs(90),
             unknown_grace: Duration::from_secs(600),
             worker_concurrency: 32,
+            policy: messagepro_core::policy::PolicySettings {
+                sms_rate: Some(messagepro_core::policy::Rate::per_minute(20)),
+                wa_campaign_gap: Some((Duration::from_secs(80), Duration::from_secs(160))),
+                suppression_sync_every: Some(Duration::from_secs(60)),
+                ..Default::default()
+            },
+            time_zone: chrono_tz::Africa::Conakry,
         }
     }
 }
@@ -112,6 +123,12 @@ struct FileSettings {
     lease_seconds: Option<u64>,
     unknown_grace_seconds: Option<u64>,
     worker_concurrency: Option<u64>,
+    quiet_hours: Option<String>,
+    sms_per_minute: Option<u64>,
+    sms_daily_cap: Option<u64>,
+    whatsapp_gap_seconds: Option<String>,
+    suppression_sync_seconds: Option<u64>,
+    time_zone: Option<String>,
 }
 
 impl Settings {
@@ -241,6 +258,39 @@ impl Settings {
         if let Some(n) = num("MESSAGEPRO_WORKER_CONCURRENCY", f.worker_concurrency)? {
             s.worker_concurrency = n.clamp(1, 1024) as usize;
         }
+        let policy = &mut s.policy;
+        if let Some(v) = pick("MESSAGEPRO_QUIET_HOURS", f.quiet_hours) {
+            policy.quiet_hours = if matches!(v.trim(), "off" | "none" | "") {
+                messagepro_core::quiet::QuietHours::disabled()
+            } else {
+                v.parse().with_context(|| {
+                    format!("invalid quiet hours {v:?} (e.g. 21:00-08:00, or off)")
+                })?
+            };
+        }
+        if let Some(n) = num("MESSAGEPRO_SMS_PER_MINUTE", f.sms_per_minute)? {
+            policy.sms_rate =
+                (n > 0).then(|| messagepro_core::policy::Rate::per_minute(n.min(6_000) as u32));
+        }
+        if let Some(n) = num("MESSAGEPRO_SMS_DAILY_CAP", f.sms_daily_cap)? {
+            policy.sms_daily_cap = (n > 0).then_some(n as i64);
+        }
+        if let Some(v) = pick("MESSAGEPRO_WHATSAPP_GAP_SECONDS", f.whatsapp_gap_seconds) {
+            policy.wa_campaign_gap = parse_gap(&v).with_context(|| {
+                format!("invalid WhatsApp gap {v:?} (seconds, e.g. 80-160, or off)")
+            })?;
+        }
+        if let Some(n) = num(
+            "MESSAGEPRO_SUPPRESSION_SYNC_SECONDS",
+            f.suppression_sync_seconds,
+        )? {
+            policy.suppression_sync_every = (n > 0).then(|| Duration::from_secs(n));
+        }
+        if let Some(v) = pick("MESSAGEPRO_TIME_ZONE", f.time_zone) {
+            s.time_zone = v.trim().parse().map_err(|_| {
+                anyhow::anyhow!("invalid time zone {v:?} (an IANA name such as Africa/Conakry)")
+            })?;
+        }
         Ok(s)
     }
 
@@ -296,8 +346,51 @@ impl Settings {
                 self.unknown_grace.as_secs().to_string(),
             ),
             ("worker_concurrency", self.worker_concurrency.to_string()),
+            ("quiet_hours", {
+                let q = self.policy.quiet_hours;
+                if q.is_disabled() {
+                    "off".to_owned()
+                } else {
+                    q.to_string()
+                }
+            }),
+            (
+                "sms_per_minute",
+                self.policy.sms_rate.map_or(0, |r| r.count).to_string(),
+            ),
+            (
+                "sms_daily_cap",
+                self.policy.sms_daily_cap.unwrap_or(0).to_string(),
+            ),
+            (
+                "whatsapp_gap_seconds",
+                self.policy
+                    .wa_campaign_gap
+                    .map_or("off".to_owned(), |(a, b)| {
+                        format!("{}-{}", a.as_secs(), b.as_secs())
+                    }),
+            ),
+            (
+                "suppression_sync_seconds",
+                self.policy
+                    .suppression_sync_every
+                    .map_or(0, |d| d.as_secs())
+                    .to_string(),
+            ),
+            ("time_zone", self.time_zone.name().to_owned()),
         ]
     }
+}
+
+/// `80-160` (seconds) → the gap range; `off` → none.
+fn parse_gap(v: &str) -> Option<Option<(Duration, Duration)>> {
+    let v = v.trim();
+    if matches!(v, "off" | "none" | "0") {
+        return Some(None);
+    }
+    let (a, b) = v.split_once(['-', '–']).unwrap_or((v, v));
+    let (a, b): (u64, u64) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    (a <= b && b <= 86_400).then(|| Some((Duration::from_secs(a), Duration::from_secs(b))))
 }
 
 fn parse_bool(v: &str) -> Option<bool> {

@@ -620,12 +620,12 @@ async fn pages_still_render_when_the_platform_fails() {
 }
 
 #[tokio::test]
-async fn the_preview_adds_the_members_of_chosen_groups_without_duplicates_or_opted_out_ones() {
+async fn the_preview_adds_group_members_without_duplicates_and_the_campaign_skips_opted_out_ones() {
     let app = spawn_app_with_sim().await;
-    app.login_as("operateur").await;
+    app.login_as("superviseur").await;
     let fx = app.fixture();
     let group = fx.groups[0].id;
-    let mut members: Vec<String> = fx
+    let members: Vec<String> = fx
         .contacts
         .iter()
         .filter(|c| c.groups.contains(&group))
@@ -637,48 +637,87 @@ async fn the_preview_adds_the_members_of_chosen_groups_without_duplicates_or_opt
         })
         .collect();
     assert!(members.len() >= 2, "fixture group has members");
-    // a member who opted out locally is left out, as the campaign leaves them out
-    let out = app
-        .store
-        .insert_contact("Parti", &members[1], 0)
+    // a member opted out (the contacts page, the API and STOP replies all come here)
+    let opted_out = members[1].clone();
+    app.state
+        .core
+        .opt_out(
+            &messagepro_core::Actor::System { name: "test" },
+            &messagepro::Phone::parse_international(&opted_out).unwrap(),
+            None,
+        )
         .await
         .unwrap();
-    app.store
-        .set_contact_opt_out(out.id, Some(1), 1)
-        .await
-        .unwrap();
-    let opted_out = members.remove(1);
     let device = app.online_device();
     let group = group.to_string();
-    let r = app
-        .post(
-            "/messaging/sms/bulk/preview",
-            &[
-                ("name", "Groupe"),
-                ("message", "Bonjour"),
-                ("recipients", &members[0]),
-                ("groups", &group),
-                ("mode", "devices"),
-                ("device", &device),
-            ],
-        )
-        .await;
+    let form = [
+        ("name", "Groupe"),
+        ("message", "Bonjour"),
+        ("recipients", members[0].as_str()),
+        ("groups", group.as_str()),
+        ("mode", "devices"),
+        ("device", device.as_str()),
+    ];
+    let r = app.post("/messaging/sms/bulk/preview", &form).await;
     assert_eq!(r.status(), 200);
     let b = body(r).await;
+    assert!(
+        b.contains("1 destinataire(s) se sont désinscrits (STOP)"),
+        "the preview says who will be skipped: {b}"
+    );
     let csv = regex_lite::Regex::new(r#"name="recipients" value="([^"]+)""#)
         .unwrap()
         .captures(&b)
         .expect("confirm form")[1]
         .to_owned();
     let got: Vec<&str> = csv.split(',').collect();
-    assert_eq!(got.len(), members.len(), "{csv}");
+    assert_eq!(got.len(), members.len(), "each member once: {csv}");
     for m in &members {
         assert!(got.contains(&m.as_str()), "{m} missing from {csv}");
     }
+    let nonce = regex_lite::Regex::new(r#"name="nonce" value="([^"]+)""#)
+        .unwrap()
+        .captures(&b)
+        .expect("nonce")[1]
+        .to_owned();
+    let r = app
+        .post(
+            "/messaging/sms/bulk",
+            &[
+                ("name", "Groupe"),
+                ("message", "Bonjour"),
+                ("recipients", csv.as_str()),
+                ("mode", "devices"),
+                ("device", device.as_str()),
+                ("nonce", nonce.as_str()),
+            ],
+        )
+        .await;
     assert!(
-        !got.contains(&opted_out.as_str()),
-        "{opted_out} opted out: {csv}"
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
     );
+    app.settle().await;
+    let sent: Vec<String> = app
+        .sim
+        .ledger()
+        .into_iter()
+        .map(|e| e.recipient.chars().filter(char::is_ascii_digit).collect())
+        .collect();
+    assert_eq!(sent.len(), members.len() - 1, "{sent:?}");
+    let digits: String = opted_out.chars().filter(char::is_ascii_digit).collect();
+    assert!(!sent.contains(&digits), "{opted_out} opted out: {sent:?}");
+    let rows = all_messages(&app).await;
+    let skipped = rows
+        .iter()
+        .find(|m| m.recipient == opted_out)
+        .expect("recorded");
+    assert_eq!(skipped.status, MessageStatus::Skipped);
+    assert_eq!(skipped.platform_message.as_deref(), Some("skip.opted_out"));
+    // the history says why, in words
+    let h = body(app.get("/messaging/sms/history?status=skipped").await).await;
+    assert!(h.contains("Désinscrit (STOP) : jamais envoyé"), "{h}");
     app.cleanup().await;
 }
 

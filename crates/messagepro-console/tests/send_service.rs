@@ -62,6 +62,7 @@ async fn a_send_is_recorded_with_its_audit_entry_even_when_the_platform_cannot_b
     let settings = messagepro_core::CoreSettings {
         max_attempts: 2,
         reconcile_every: None,
+        policy: messagepro_core::policy::PolicySettings::unrestricted(),
         ..Default::default()
     };
     let core = messagepro_core::Core::new(
@@ -229,6 +230,8 @@ async fn a_campaign_records_every_row_first_and_the_sync_finishes_it() {
         text: "Bonne rentrée".into(),
         numbers: vec![phone("621234567"), phone("622112233")],
         groups: vec![],
+        columns: Default::default(),
+        start_ms: None,
         channel: SendChannel::Sms {
             route: SmsRoute::device(app.online_device()),
         },
@@ -340,6 +343,8 @@ async fn the_sync_reads_past_the_first_page_of_a_long_sent_list() {
         text: "Bonjour à tous".into(),
         numbers,
         groups: vec![],
+        columns: Default::default(),
+        start_ms: None,
         channel: SendChannel::Sms {
             route: SmsRoute::device(app.online_device()),
         },

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use messagepro::{Client, Phone, SendSms, SmsRoute};
-use messagepro_core::send::{CampaignRequest, SendChannel};
 use messagepro_core::{Actor, Core, CoreSettings, SystemClock};
+use messagepro_core::{CampaignRequest, SendChannel};
 use messagepro_store::{MessageStatus, Store};
 
 fn numbers(n: usize) -> Vec<Phone> {
@@ -53,6 +53,7 @@ async fn durable(
         CoreSettings {
             concurrency,
             reconcile_every: None,
+            policy: messagepro_core::policy::PolicySettings::unrestricted(),
             ..Default::default()
         },
         Arc::new(SystemClock),
@@ -65,6 +66,8 @@ async fn durable(
             text: "Promo du jour".into(),
             numbers: numbers(n),
             groups: vec![],
+            columns: Default::default(),
+            start_ms: None,
             channel: SendChannel::Sms {
                 route: SmsRoute::device(device),
             },

@@ -35,6 +35,16 @@ impl Default for ManualClock {
 }
 
 impl ManualClock {
+    /// A clock at `ms` (Unix milliseconds UTC).
+    pub fn at(ms: i64) -> ManualClock {
+        ManualClock(Arc::new(AtomicI64::new(ms)))
+    }
+
+    /// Puts the clock at `ms`.
+    pub fn set(&self, ms: i64) {
+        self.0.store(ms, Ordering::SeqCst);
+    }
+
     /// Moves the clock forward.
     pub fn advance(&self, by: Duration) {
         self.0.fetch_add(by.as_millis() as i64, Ordering::SeqCst);

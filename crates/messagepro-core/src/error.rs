@@ -25,6 +25,13 @@ pub enum SendError {
     #[error("send {message_id} failed: {cause}")]
     Failed { message_id: i64, cause: FailCause },
     /// The database failed (an internal error for the page).
+    /// The recipient opted out: the message is recorded `skipped` (`skip.opted_out`), never
+    /// sent.
+    #[error("the recipient opted out (message {message_id} skipped)")]
+    OptedOut { message_id: i64 },
+    /// The text's template is wrong (unknown or unclosed variable) or a recipient lacks a value.
+    #[error("template: {0}")]
+    Template(#[from] crate::template::TemplateError),
     #[error("storage: {0}")]
     Store(#[from] StoreError),
 }
@@ -84,6 +91,8 @@ impl SendError {
             SendError::Invalid(code) => code,
             SendError::RateLimited { .. } => "rate_limited",
             SendError::Store(_) => "internal",
+            SendError::OptedOut { .. } => "opted_out",
+            SendError::Template(e) => e.code(),
             SendError::Failed { cause, .. } => cause.code(),
         }
     }
@@ -91,7 +100,9 @@ impl SendError {
     /// The local message id, when the attempt was recorded.
     pub fn message_id(&self) -> Option<i64> {
         match self {
-            SendError::Failed { message_id, .. } => Some(*message_id),
+            SendError::Failed { message_id, .. } | SendError::OptedOut { message_id } => {
+                Some(*message_id)
+            }
             _ => None,
         }
     }

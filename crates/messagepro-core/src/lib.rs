@@ -19,10 +19,16 @@
 //! - [`contacts`] — CSV import with a per-row report, and the two-way sync with the platform's
 //!   contacts and groups.
 //! - [`pricing`] — unit prices from the platform's rates and the cost estimate of a send.
+//! - [`policy`] — what every send obeys, at accept and again right before it leaves: the
+//!   suppression list (opt-out), quiet hours in the recipient's time zone ([`quiet`]), pacing
+//!   per device / SIM / WhatsApp account shared through the database.
+//! - [`template`] — campaign texts with `{{contact.name}}`, `{{col.…}}`: parsed, rendered per
+//!   recipient, a missing value an error before anything is sent.
 //!
 //! Dependency direction: client ← core ← console ← cli; store ← core.
 
 pub mod actor;
+pub mod campaign;
 pub mod clock;
 pub mod contacts;
 pub mod error;
@@ -30,22 +36,26 @@ pub mod nonce;
 pub mod otp;
 pub mod outbox;
 pub mod permissions;
+pub mod policy;
 pub mod pricing;
+pub mod quiet;
 pub mod recipients;
 pub mod reconcile;
 pub mod send;
+pub mod template;
 pub mod worker;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use actor::Actor;
+pub use campaign::{CampaignOutcome, CampaignPreview, CampaignRequest};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use contacts::ContactsError;
 pub use error::{FailCause, SendError};
 pub use messagepro_store::Store;
 pub use permissions::Permission;
-pub use send::{CampaignOutcome, CampaignRequest, SendChannel, SendOutcome, SendRequest};
+pub use send::{SendChannel, SendOutcome, SendRequest};
 pub use worker::{Worker, WorkerHandle};
 
 /// The knobs of the delivery engine (the console maps its configuration onto these).
@@ -74,6 +84,8 @@ pub struct CoreSettings {
     pub inline_wait: Duration,
     /// Key of the OTP code hashes (HMAC-SHA256). Same on every instance sharing a database.
     pub otp_key: secrecy::SecretSlice<u8>,
+    /// Opt-out, quiet hours and pacing.
+    pub policy: policy::PolicySettings,
 }
 
 impl std::fmt::Debug for CoreSettings {
@@ -85,6 +97,7 @@ impl std::fmt::Debug for CoreSettings {
             .field("reconcile_every", &self.reconcile_every)
             .field("unknown_grace", &self.unknown_grace)
             .field("otp_key", &"<redacted>")
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
@@ -101,6 +114,7 @@ impl Default for CoreSettings {
             unknown_grace: Duration::from_secs(600),
             inline_wait: Duration::from_secs(10),
             otp_key: secrecy::SecretSlice::from(rand_key()),
+            policy: policy::PolicySettings::default(),
         }
     }
 }

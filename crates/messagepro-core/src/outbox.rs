@@ -231,12 +231,17 @@ pub enum Payload {
         to: String,
         text: String,
         route: RouteSpec,
+        /// A campaign's message: quiet hours apply, and it queues behind the campaign's pace.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        promotional: bool,
     },
     Whatsapp {
         to: String,
         account: String,
         content: ContentSpec,
         priority: bool,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        promotional: bool,
     },
     Otp {
         to: String,
@@ -256,6 +261,7 @@ impl Payload {
                 to,
                 text: req.text.clone(),
                 route: RouteSpec::of(route),
+                promotional: false,
             },
             SendChannel::WhatsApp {
                 account,
@@ -266,7 +272,40 @@ impl Payload {
                 account: account.clone(),
                 content: ContentSpec::of(content),
                 priority: *priority,
+                promotional: false,
             },
+        }
+    }
+
+    /// The same send, as a campaign's (promotional) message.
+    pub fn promotional(mut self) -> Payload {
+        match &mut self {
+            Payload::Sms { promotional, .. } | Payload::Whatsapp { promotional, .. } => {
+                *promotional = true
+            }
+            Payload::Otp { .. } => {}
+        }
+        self
+    }
+
+    /// Whether quiet hours and the campaign pace apply.
+    pub fn is_promotional(&self) -> bool {
+        matches!(
+            self,
+            Payload::Sms {
+                promotional: true,
+                ..
+            } | Payload::Whatsapp {
+                promotional: true,
+                ..
+            }
+        )
+    }
+
+    /// The recipient (E.164).
+    pub fn to(&self) -> &str {
+        match self {
+            Payload::Sms { to, .. } | Payload::Whatsapp { to, .. } | Payload::Otp { to, .. } => to,
         }
     }
 }
@@ -285,6 +324,11 @@ pub enum Dispatched {
     Retrying(FailCause),
     /// The lease was lost (expired, taken over): nothing recorded by this worker.
     LeaseLost,
+    /// Not sent yet by policy (quiet hours, pacing): ready again at `run_at_ms`.
+    Deferred {
+        run_at_ms: i64,
+        reason: &'static str,
+    },
 }
 
 /// How a dispatched job ends, decided after the call and recorded in a batch.
@@ -372,6 +416,41 @@ impl Core {
             Ok(Payload::Otp { otp_id, .. }) => Some(*otp_id),
             _ => None,
         };
+        let gate = match &payload {
+            Ok(p) => self.gate(p).await,
+            Err(_) => crate::policy::Gate::Go,
+        };
+        match gate {
+            crate::policy::Gate::Go => {}
+            crate::policy::Gate::Skip(reason) => {
+                tracing::info!(reason, "not sent: policy");
+                return Decision {
+                    lease,
+                    finish: Finish::Complete {
+                        status: MessageStatus::Skipped,
+                        platform_id: None,
+                        platform_message: Some(reason.to_owned()),
+                    },
+                    outcome: Dispatched::Done {
+                        status: MessageStatus::Skipped,
+                        platform_message: Some(reason.to_owned()),
+                    },
+                    revoke_otp: otp_id,
+                };
+            }
+            crate::policy::Gate::Defer { run_at_ms, reason } => {
+                tracing::debug!(reason, run_at_ms, "waits: policy");
+                return Decision {
+                    lease,
+                    finish: Finish::Defer {
+                        run_at_ms,
+                        reason: reason.to_owned(),
+                    },
+                    outcome: Dispatched::Deferred { run_at_ms, reason },
+                    revoke_otp: None,
+                };
+            }
+        }
         let result = match &payload {
             Ok(p) => self.call(p, &lease).await,
             Err(_) => Err(FailCause::BadPayload),
@@ -510,7 +589,9 @@ impl Core {
         };
         let client = &self.inner.platform;
         match p {
-            Payload::Sms { to, text, route } => {
+            Payload::Sms {
+                to, text, route, ..
+            } => {
                 let route = route.route();
                 self.check_device(&route).await?;
                 send_sms(client, &SendSms::new(phone(to)?, text.clone(), route)).await
@@ -520,6 +601,7 @@ impl Core {
                 account,
                 content,
                 priority,
+                ..
             } => {
                 let content = content.content().ok_or(FailCause::BadPayload)?;
                 let mut w =

@@ -1,9 +1,10 @@
 //! Reading a list of recipients typed or uploaded by a user (one per line, or CSV rows such as
 //! `name,phone`): every line is accounted for — a valid number (normalised to E.164 with the
 //! default country), a duplicate of an earlier line, or an invalid line reported with its number.
-//! Used by the SMS campaign preview and available to the WhatsApp campaign page.
+//! Used by the SMS campaign preview and available to the WhatsApp campaign page. A CSV with a
+//! header row also gives each recipient its columns (`{{col.reference}}` in a template).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use messagepro::Phone;
 
@@ -28,6 +29,8 @@ pub struct RecipientList {
     /// How many valid lines repeated an earlier number.
     pub duplicates: usize,
     seen: HashSet<String>,
+    /// The CSV columns of each recipient read from a file with a header row, by E.164.
+    pub columns: HashMap<String, Vec<(String, String)>>,
 }
 
 impl RecipientList {
@@ -49,8 +52,10 @@ impl RecipientList {
     /// Reads `text` line by line. Blank lines are skipped; in a CSV row the first field that is a
     /// valid number is taken; a first line without any digit is taken as a CSV header.
     pub fn add_text(&mut self, source: &'static str, text: &str, default_country: &str) {
+        let field = |f: &str| f.trim().trim_matches('"').trim().to_owned();
+        let mut headers: Vec<String> = Vec::new();
         for (i, raw) in text.lines().enumerate() {
-            let line = raw.trim();
+            let line = raw.trim().trim_start_matches('\u{feff}');
             if line.is_empty() {
                 continue;
             }
@@ -58,6 +63,7 @@ impl RecipientList {
                 && !line.chars().any(|c| c.is_ascii_digit())
                 && line.contains([',', ';', '\t'])
             {
+                headers = line.split([',', ';', '\t']).map(field).collect();
                 continue; // header row
             }
             let phone = if line.contains([',', ';', '\t']) {
@@ -70,6 +76,11 @@ impl RecipientList {
             };
             match phone {
                 Some(p) => {
+                    if !headers.is_empty() && !self.columns.contains_key(p.e164()) {
+                        let values = line.split([',', ';', '\t']).map(field);
+                        let row = headers.iter().cloned().zip(values).collect();
+                        self.columns.insert(p.e164().to_owned(), row);
+                    }
                     self.push(p);
                 }
                 None => self.invalid.push(InvalidLine {
@@ -99,6 +110,29 @@ mod tests {
         assert_eq!(r.duplicates, 1);
         let lines: Vec<_> = r.invalid.iter().map(|l| l.line).collect();
         assert_eq!(lines, [3, 6]);
+    }
+
+    #[test]
+    fn a_csv_with_a_header_gives_each_recipient_its_columns() {
+        let mut r = RecipientList::new();
+        r.add_text(
+            "file",
+            "\u{feff}nom;telephone;reference\nAwa;621234567;A-1\nBah;\"622 11 22 33\";B-2\nAwa bis;621234567;A-9\n",
+            "GN",
+        );
+        assert_eq!(r.phones.len(), 2);
+        assert_eq!(
+            r.columns["+224622112233"],
+            [
+                ("nom".to_string(), "Bah".to_string()),
+                ("telephone".to_string(), "622 11 22 33".to_string()),
+                ("reference".to_string(), "B-2".to_string())
+            ]
+        );
+        assert_eq!(
+            r.columns["+224621234567"][2].1, "A-1",
+            "the first row of a number wins"
+        );
     }
 
     #[test]

@@ -9,12 +9,8 @@
 //! offline » right away. If the wait runs out, or the process dies, the job is still in the
 //! outbox and a worker finishes it; the integration API uses [`Core::accept`] alone.
 
-use std::collections::HashSet;
-
 use messagepro::{OtpChannel, Phone, SmsRoute, WaContent};
-use messagepro_store::{
-    CampaignStatus, Channel, MessageStatus, NewAudit, NewCampaign, NewJob, NewMessage, Outcome,
-};
+use messagepro_store::{Channel, MessageStatus, NewAudit, NewJob, NewMessage, Outcome};
 use serde_json::json;
 
 use crate::outbox::{Dispatched, Payload};
@@ -149,27 +145,6 @@ pub(crate) fn segments_of(channel: Channel, text: &str) -> i64 {
     }
 }
 
-/// A campaign (SMS or WhatsApp): numbers already normalised; platform groups are expanded to
-/// their members here, and every recipient becomes its own message and outbox job.
-#[derive(Debug, Clone)]
-pub struct CampaignRequest {
-    pub name: String,
-    pub text: String,
-    pub numbers: Vec<Phone>,
-    /// Platform contact group ids.
-    pub groups: Vec<u64>,
-    /// Route and content, the same for every recipient.
-    pub channel: SendChannel,
-}
-
-/// The result of [`Core::submit_campaign`].
-#[derive(Debug, Clone)]
-pub struct CampaignOutcome {
-    pub campaign: messagepro_store::Campaign,
-    /// Messages recorded (one per distinct recipient).
-    pub recipients: usize,
-}
-
 /// A send accepted into the outbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Accepted {
@@ -225,6 +200,9 @@ impl Core {
             return Err(SendError::EmptyText);
         }
         let channel = req.channel.store_channel();
+        if self.is_suppressed(req.recipient.e164()).await? {
+            return Err(self.record_opted_out(actor, req).await?);
+        }
         let message = NewMessage {
             channel,
             recipient: req.recipient.e164().to_owned(),
@@ -251,6 +229,40 @@ impl Core {
             .await?;
         tracing::info!(message_id, job_id, "message accepted");
         Ok(Accepted { message_id, job_id })
+    }
+
+    /// Records a send refused because its recipient opted out: the message `skipped`
+    /// (`skip.opted_out`, so the history shows it) and the audit entry; no job.
+    async fn record_opted_out(
+        &self,
+        actor: &Actor,
+        req: &SendRequest,
+    ) -> Result<SendError, SendError> {
+        let store = &self.inner.store;
+        let channel = req.channel.store_channel();
+        let now = self.now_ms();
+        let m = store
+            .insert_message(
+                &NewMessage {
+                    channel,
+                    recipient: req.recipient.e164().to_owned(),
+                    text: req.text.clone(),
+                    route: channel_route_json(&req.channel),
+                    status: MessageStatus::Skipped,
+                    segments: segments_of(channel, &req.text),
+                    created_by: actor.user_id(),
+                    campaign_id: None,
+                },
+                now,
+            )
+            .await?;
+        store.skip_messages(&[m.id], "skip.opted_out", now).await?;
+        let mut audit = self.audit(actor, &format!("{channel}.send"), &m.recipient);
+        audit.outcome = Outcome::Failure;
+        audit.detail = Some(format!("message {}: opted out", m.id));
+        store.audit(&audit).await?;
+        tracing::info!(message_id = m.id, "send refused: the recipient opted out");
+        Ok(SendError::OptedOut { message_id: m.id })
     }
 
     /// Accepts a send and dispatches it at once, waiting (bounded) for its outcome.
@@ -314,197 +326,39 @@ impl Core {
                 message_id: a.message_id,
                 cause,
             }),
-            Dispatched::Retrying(_) | Dispatched::LeaseLost => Ok(SendOutcome {
-                message_id: a.message_id,
-                status: MessageStatus::Queued,
-                platform_message: None,
-            }),
+            Dispatched::Retrying(_) | Dispatched::LeaseLost | Dispatched::Deferred { .. } => {
+                Ok(SendOutcome {
+                    message_id: a.message_id,
+                    status: MessageStatus::Queued,
+                    platform_message: None,
+                })
+            }
         }
     }
 
-    /// Expands the groups of a campaign to their members (platform contacts) and the numbers,
-    /// de-duplicated in input order.
-    async fn campaign_recipients(&self, req: &CampaignRequest) -> Result<Vec<Phone>, SendError> {
-        let mut seen = HashSet::new();
-        let mut out = Vec::new();
-        let members = if req.groups.is_empty() {
-            Vec::new()
-        } else {
-            self.group_members(&req.groups)
-                .await
-                .map_err(|_| SendError::Invalid("groups_unreadable"))?
+    /// The platform's device list, cached a few seconds (one read per few seconds, not per
+    /// SMS); `None` when it cannot be read.
+    pub(crate) async fn devices_cached(&self) -> Option<Vec<messagepro::Device>> {
+        let cached = {
+            let g = self.inner.devices.lock().unwrap_or_else(|e| e.into_inner());
+            g.as_ref()
+                .filter(|(at, _)| at.elapsed() < std::time::Duration::from_secs(3))
+                .map(|(_, d)| d.clone())
         };
-        for p in req.numbers.iter().cloned().chain(members) {
-            if seen.insert(p.e164().to_owned()) {
-                out.push(p);
+        if cached.is_some() {
+            return cached;
+        }
+        match self.inner.platform.all_devices().await {
+            Ok(devices) => {
+                *self.inner.devices.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((std::time::Instant::now(), devices.clone()));
+                Some(devices)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "device list unavailable; sending without the online check");
+                None
             }
         }
-        Ok(out)
-    }
-
-    /// The members of platform groups, as a campaign to those groups would send to them (the
-    /// campaign and its preview use this one list): platform contacts in any of `groups` whose
-    /// phone parses, less the local contacts that opted out, de-duplicated in platform order.
-    pub async fn group_members(&self, groups: &[u64]) -> Result<Vec<Phone>, messagepro::Error> {
-        let contacts = self.inner.platform.all_contacts().await?;
-        let wanted: HashSet<String> = groups.iter().map(|g| g.to_string()).collect();
-        let country = self.inner.platform.default_country().to_owned();
-        let mut seen = HashSet::new();
-        let mut out = Vec::new();
-        for c in contacts {
-            if !c.groups.iter().any(|g| wanted.contains(g.trim())) {
-                continue;
-            }
-            let Ok(p) = Phone::parse(&c.phone, &country) else {
-                continue;
-            };
-            // opted-out local contacts are left out
-            if let Ok(Some(local)) = self.inner.store.contact_by_phone(p.e164()).await
-                && local.opted_out_ms.is_some()
-            {
-                continue;
-            }
-            if seen.insert(p.e164().to_owned()) {
-                out.push(p);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Starts a campaign: the campaign, one message + outbox job per distinct recipient and the
-    /// audit entry in one transaction; the workers send them.
-    #[tracing::instrument(skip_all, fields(numbers = req.numbers.len(), groups = req.groups.len()))]
-    pub async fn submit_campaign(
-        &self,
-        actor: &Actor,
-        req: CampaignRequest,
-    ) -> Result<CampaignOutcome, SendError> {
-        if !actor.can(req.channel.permission()) {
-            return Err(SendError::Forbidden);
-        }
-        if req.text.trim().is_empty() {
-            return Err(SendError::EmptyText);
-        }
-        let recipients = self.campaign_recipients(&req).await?;
-        if recipients.is_empty() {
-            return Err(SendError::Invalid("no_recipients"));
-        }
-        let now = self.now_ms();
-        let store_channel = req.channel.store_channel();
-        let segments = segments_of(store_channel, &req.text);
-        let route = channel_route_json(&req.channel);
-        let rows: Vec<(NewMessage, NewJob)> = recipients
-            .iter()
-            .map(|p| {
-                let r = SendRequest {
-                    channel: req.channel.clone(),
-                    recipient: p.clone(),
-                    text: req.text.clone(),
-                };
-                (
-                    NewMessage {
-                        channel: store_channel,
-                        recipient: p.e164().to_owned(),
-                        text: req.text.clone(),
-                        route: route.clone(),
-                        status: MessageStatus::Queued,
-                        segments,
-                        created_by: actor.user_id(),
-                        campaign_id: None,
-                    },
-                    self.new_job(&Payload::from_request(&r), now),
-                )
-            })
-            .collect();
-        let campaign = NewCampaign {
-            name: req.name.clone(),
-            channel: store_channel,
-            status: CampaignStatus::Running,
-            total: rows.len() as i64,
-            created_by: actor.user_id(),
-        };
-        let mut audit = self.audit(actor, &format!("{store_channel}.campaign"), &req.name);
-        audit.detail = Some(format!(
-            "{} recipients ({} numbers, {} groups)",
-            rows.len(),
-            req.numbers.len(),
-            req.groups.len()
-        ));
-        let (campaign, _ids) = self
-            .inner
-            .store
-            .enqueue_campaign(&campaign, &rows, &audit, now)
-            .await?;
-        tracing::info!(
-            campaign = campaign.id,
-            recipients = rows.len(),
-            "campaign accepted"
-        );
-        self.inner.wake.notify_one();
-        Ok(CampaignOutcome {
-            campaign,
-            recipients: rows.len(),
-        })
-    }
-
-    /// Pauses (`pause = true`) or resumes a campaign: its messages not yet sent wait (held in
-    /// the outbox) until it is resumed; both survive restarts. Audited. `Ok(false)`: the
-    /// campaign was not running (pause) or not paused (resume). `Forbidden` unless the actor
-    /// may send on the campaign's channel and either created it or holds
-    /// `messaging.manage_campaigns` (the refusal is audited).
-    pub async fn set_campaign_paused(
-        &self,
-        actor: &Actor,
-        campaign_id: i64,
-        pause: bool,
-    ) -> Result<bool, SendError> {
-        let store = &self.inner.store;
-        let c = store
-            .campaign_by_id(campaign_id)
-            .await?
-            .ok_or(messagepro_store::StoreError::NotFound("campaign"))?;
-        let needed = match c.channel {
-            Channel::Whatsapp => Permission::SendWhatsapp,
-            _ => Permission::SendSms,
-        };
-        if !actor.can(needed) {
-            return Err(SendError::Forbidden);
-        }
-        // Object level: one's own campaign, or anyone's with `messaging.manage_campaigns`.
-        let own = c.created_by.is_some() && c.created_by == actor.user_id();
-        if !own && !actor.can(Permission::ManageCampaigns) {
-            let mut audit = self.audit(
-                actor,
-                if pause {
-                    "campaign.pause"
-                } else {
-                    "campaign.resume"
-                },
-                &c.name,
-            );
-            audit.detail = Some(format!("campaign {campaign_id}: not the owner"));
-            audit.outcome = Outcome::Denied;
-            store.audit(&audit).await?;
-            return Err(SendError::Forbidden);
-        }
-        let changed = store
-            .set_campaign_paused(campaign_id, pause, self.now_ms())
-            .await?;
-        let action = if pause {
-            "campaign.pause"
-        } else {
-            "campaign.resume"
-        };
-        let mut audit = self.audit(actor, action, &c.name);
-        audit.detail = Some(format!("campaign {campaign_id}"));
-        if !changed {
-            audit.outcome = Outcome::Failure;
-        }
-        store.audit(&audit).await?;
-        if changed && !pause {
-            self.inner.wake.notify_one();
-        }
-        Ok(changed)
     }
 
     /// Refuses an own device known to be offline (the device list is cached a few seconds; a
@@ -513,30 +367,11 @@ impl Core {
         let SmsRoute::Devices { device, .. } = route else {
             return Ok(());
         };
-        let cached = {
-            let g = self.inner.devices.lock().unwrap_or_else(|e| e.into_inner());
-            g.as_ref()
-                .filter(|(at, _)| at.elapsed() < std::time::Duration::from_secs(3))
-                .map(|(_, d)| d.iter().find(|d| &d.unique == device).map(|d| d.online))
-        };
-        let online = match cached {
-            Some(o) => o,
-            None => match self.inner.platform.all_devices().await {
-                Ok(devices) => {
-                    let o = devices
-                        .iter()
-                        .find(|d| &d.unique == device)
-                        .map(|d| d.online);
-                    *self.inner.devices.lock().unwrap_or_else(|e| e.into_inner()) =
-                        Some((std::time::Instant::now(), devices));
-                    o
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "device list unavailable; sending without the online check");
-                    None
-                }
-            },
-        };
+        let online = self
+            .devices_cached()
+            .await
+            .map(|d| d.iter().find(|d| &d.unique == device).map(|d| d.online))
+            .unwrap_or(None);
         match online {
             Some(false) => Err(FailCause::DeviceOffline),
             // unknown devices are left to the platform ("Device doesn't exist!")

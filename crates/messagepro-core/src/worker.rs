@@ -84,6 +84,8 @@ impl Worker {
         let mut last_expiry: Option<std::time::Instant> = None;
         let mut last_reconcile: Option<std::time::Instant> = None;
         let mut reconciling: Option<tokio::task::JoinHandle<()>> = None;
+        let mut last_sync: Option<std::time::Instant> = None;
+        let mut syncing: Option<tokio::task::JoinHandle<()>> = None;
         tracing::info!(concurrency = s.concurrency, "worker started");
         loop {
             let stopping = *stop.borrow();
@@ -114,6 +116,15 @@ impl Worker {
             {
                 last_reconcile = Some(std::time::Instant::now());
                 reconciling = Some(spawn_reconcile(core.clone()));
+            }
+            // the suppression list: the platform's unsubscribed list and stop / start keywords
+            if !stopping
+                && let Some(every) = s.policy.suppression_sync_every
+                && last_sync.is_none_or(|t| t.elapsed() >= every)
+                && syncing.as_ref().is_none_or(|h| h.is_finished())
+            {
+                last_sync = Some(std::time::Instant::now());
+                syncing = Some(spawn_suppression_sync(core.clone()));
             }
             while let Some(r) = inflight.try_join_next() {
                 collect(&mut decided, r);
@@ -269,6 +280,28 @@ fn spawn_reconcile(c: Core) -> tokio::task::JoinHandle<()> {
             }
         }
         .instrument(tracing::info_span!("job", name = "reconcile")),
+    )
+}
+
+/// Runs one suppression sync pass on a task of its own.
+fn spawn_suppression_sync(c: Core) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(
+        async move {
+            match c.sync_suppressions_once().await {
+                Ok(r) if r.stopped + r.started + r.from_platform + r.platform_removed > 0 => {
+                    tracing::info!(
+                        stopped = r.stopped,
+                        started = r.started,
+                        from_platform = r.from_platform,
+                        platform_removed = r.platform_removed,
+                        "suppression list synced"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = format!("{e:#}"), "suppression sync failed"),
+            }
+        }
+        .instrument(tracing::info_span!("job", name = "suppression_sync")),
     )
 }
 

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use messagepro::{OtpChannel, Phone, SmsRoute};
 use messagepro_core::otp::{OtpRequest, VerifyError};
-use messagepro_core::send::{CampaignRequest, SendChannel, SendRequest};
 use messagepro_core::{Actor, Core, CoreSettings, ManualClock, SendError};
+use messagepro_core::{CampaignRequest, SendChannel, SendRequest};
 use messagepro_sim::{Faults, Flavour, SimHandle, Simulator};
 use messagepro_store::{MessageFilter, MessageStatus, Page, Store};
 
@@ -75,6 +75,7 @@ fn settings() -> CoreSettings {
         inline_wait: Duration::from_secs(5),
         retry_base: Duration::from_millis(100),
         otp_key: CoreSettings::otp_key_from_secret(SECRET),
+        policy: messagepro_core::policy::PolicySettings::unrestricted(),
         ..Default::default()
     }
 }
@@ -175,7 +176,7 @@ async fn sms_campaign(
     name: &str,
     first: u32,
     n: u32,
-) -> messagepro_core::send::CampaignOutcome {
+) -> messagepro_core::CampaignOutcome {
     sms_campaign_text(env, name, first, n, "Promo du jour").await
 }
 
@@ -187,7 +188,7 @@ async fn sms_campaign_text(
     first: u32,
     n: u32,
     text: &str,
-) -> messagepro_core::send::CampaignOutcome {
+) -> messagepro_core::CampaignOutcome {
     let numbers: Vec<Phone> = (0..n).map(|i| phone(&format!("62{}", first + i))).collect();
     env.core
         .submit_campaign(
@@ -197,6 +198,8 @@ async fn sms_campaign_text(
                 text: text.into(),
                 numbers,
                 groups: vec![],
+                columns: Default::default(),
+                start_ms: None,
                 channel: SendChannel::Sms {
                     route: SmsRoute::device(env.device()),
                 },

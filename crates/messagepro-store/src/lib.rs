@@ -20,6 +20,7 @@ mod model;
 mod nonces;
 mod otp;
 mod outbox;
+mod policy;
 mod sessions;
 mod throttle;
 mod users;
@@ -30,7 +31,8 @@ pub use login_attempts::{AttemptKey, Reservation};
 pub use model::*;
 pub use nonces::RateDecision;
 pub use otp::OtpAttempt;
-pub use outbox::{Finish, Job, Lease, NewJob, OutboxCounts};
+pub use outbox::{Admit, Finish, Job, Lease, NewJob, OutboxCounts};
+pub use policy::{PaceDecision, Suppression};
 
 /// Result alias of this crate.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

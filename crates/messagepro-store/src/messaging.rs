@@ -11,8 +11,7 @@ use crate::{
 
 const MESSAGE_COLUMNS: &str = "SELECT id, channel, recipient, text, route, status, platform_id, platform_message, \
      segments, created_by, campaign_id, created_ms, updated_ms FROM messages";
-const CAMPAIGN_COLUMNS: &str =
-    "SELECT id, name, channel, status, total, created_by, created_ms, updated_ms FROM campaigns";
+const CAMPAIGN_COLUMNS: &str = "SELECT id, name, channel, status, total, created_by, created_ms, updated_ms, start_ms, paused_ms FROM campaigns";
 const CONTACT_COLUMNS: &str =
     "SELECT id, name, phone, opted_out_ms, created_ms, updated_ms FROM contacts";
 
@@ -144,10 +143,10 @@ impl Store {
 
     pub async fn insert_campaign(&self, c: &NewCampaign, now_ms: i64) -> Result<Campaign> {
         let id: i64 = on_pool!(self, p => sqlx::query_scalar(
-            "INSERT INTO campaigns (name, channel, status, total, created_by, created_ms, updated_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id")
+            "INSERT INTO campaigns (name, channel, status, total, created_by, created_ms, updated_ms, start_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id")
             .bind(&c.name).bind(c.channel.as_str()).bind(c.status.as_str()).bind(c.total)
-            .bind(c.created_by).bind(now_ms).fetch_one(p).await?);
+            .bind(c.created_by).bind(now_ms).bind(c.start_ms).fetch_one(p).await?);
         self.campaign_by_id(id)
             .await?
             .ok_or(StoreError::NotFound("campaign"))
@@ -229,6 +228,27 @@ impl Store {
             return Err(StoreError::NotFound("contact"));
         }
         Ok(())
+    }
+
+    /// The contacts among `phones` (E.164), by phone — one query per 500 numbers.
+    pub async fn contacts_among(
+        &self,
+        phones: &[String],
+    ) -> Result<std::collections::HashMap<String, Contact>> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in phones.chunks(500) {
+            let json = serde_json::to_string(chunk).unwrap_or_else(|_| "[]".into());
+            let rows: Vec<Contact> = on_pool!(self, p => match self.backend_name() {
+                "postgres" => sqlx::query_as::<_, Contact>(&format!(
+                    "{CONTACT_COLUMNS} WHERE phone IN (SELECT jsonb_array_elements_text($1::jsonb))"))
+                    .bind(json).fetch_all(p).await?,
+                _ => sqlx::query_as::<_, Contact>(&format!(
+                    "{CONTACT_COLUMNS} WHERE phone IN (SELECT value FROM json_each($1))"))
+                    .bind(json).fetch_all(p).await?,
+            });
+            out.extend(rows.into_iter().map(|c| (c.phone.clone(), c)));
+        }
+        Ok(out)
     }
 
     /// Marks a contact as opted out (`Some(now)`) or opted back in (`None`).

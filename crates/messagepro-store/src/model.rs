@@ -207,7 +207,9 @@ text_enum!(
     /// Local status of a message. `Queued`: accepted, its outbox job waits; `Sending`: a worker
     /// holds the job and may be calling the platform; `Unknown`: the request may have reached the
     /// platform (timeout after sending, lease expired); reconciled from the platform, never resent.
-    MessageStatus { Queued = "queued", Sending = "sending", Sent = "sent", Pending = "pending", Failed = "failed", Unknown = "unknown" }
+    /// `Skipped`: never sent, by policy (opted out, cancelled…); the reason is in
+    /// `platform_message` as a code (`skip.opted_out`).
+    MessageStatus { Queued = "queued", Sending = "sending", Sent = "sent", Pending = "pending", Failed = "failed", Unknown = "unknown", Skipped = "skipped" }
 );
 text_enum!(
     /// Status of a campaign.
@@ -279,6 +281,10 @@ pub struct Campaign {
     pub created_by: Option<i64>,
     pub created_ms: i64,
     pub updated_ms: i64,
+    /// Scheduled start (Unix ms), when it was scheduled for later.
+    pub start_ms: Option<i64>,
+    /// When it was paused (resume shifts its waiting jobs by the pause's length).
+    pub paused_ms: Option<i64>,
 }
 
 /// A new campaign.
@@ -289,6 +295,8 @@ pub struct NewCampaign {
     pub status: CampaignStatus,
     pub total: i64,
     pub created_by: Option<i64>,
+    /// Scheduled start (Unix ms); `None`: now.
+    pub start_ms: Option<i64>,
 }
 
 /// A contact (phone in E.164, unique).

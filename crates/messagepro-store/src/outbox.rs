@@ -99,6 +99,18 @@ pub enum Finish {
     /// Never started (a worker shutting down with claimed jobs it has not sent): ready again
     /// at once, the claim not counted as an attempt, message `queued`.
     Release,
+    /// Not sent yet by policy (quiet hours, pacing): ready again at `run_at_ms`, the claim not
+    /// counted as an attempt, message `queued`; `reason` is kept as the job's last error.
+    Defer { run_at_ms: i64, reason: String },
+}
+
+/// What becomes of one recipient of a campaign at ingest.
+#[derive(Debug, Clone)]
+pub enum Admit {
+    /// Sent through the outbox: this job.
+    Queue(NewJob),
+    /// Never sent: the message is recorded `skipped` with this reason code (`skip.opted_out`).
+    Skip(String),
 }
 
 /// Jobs by state (operations, tests, the crash harness).
@@ -139,7 +151,7 @@ struct TurnSql {
 const POSTGRES_TURN: TurnSql = TurnSql {
     finish_jobs: "UPDATE outbox_jobs o SET \
         state = CASE WHEN v.r = 0 THEN 'done' ELSE 'ready' END, \
-        attempt = CASE WHEN v.r = 2 THEN o.attempt - 1 ELSE o.attempt END, \
+        attempt = CASE WHEN v.r >= 2 THEN o.attempt - 1 ELSE o.attempt END, \
         lease_owner = NULL, lease_until_ms = NULL, run_at_ms = COALESCE(v.run, o.run_at_ms), \
         last_error = CASE WHEN v.r = 2 THEN o.last_error ELSE v.err END, updated_ms = $2 \
         FROM jsonb_to_recordset($1::jsonb) AS v(j BIGINT, w TEXT, a BIGINT, r BIGINT, run BIGINT, err TEXT) \
@@ -158,7 +170,7 @@ const POSTGRES_TURN: TurnSql = TurnSql {
 const SQLITE_TURN: TurnSql = TurnSql {
     finish_jobs: "UPDATE outbox_jobs SET \
         state = CASE WHEN v.r = 0 THEN 'done' ELSE 'ready' END, \
-        attempt = CASE WHEN v.r = 2 THEN outbox_jobs.attempt - 1 ELSE outbox_jobs.attempt END, \
+        attempt = CASE WHEN v.r >= 2 THEN outbox_jobs.attempt - 1 ELSE outbox_jobs.attempt END, \
         lease_owner = NULL, lease_until_ms = NULL, run_at_ms = COALESCE(v.run, outbox_jobs.run_at_ms), \
         last_error = CASE WHEN v.r = 2 THEN outbox_jobs.last_error ELSE v.err END, updated_ms = $2 \
         FROM (SELECT value ->> 'j' AS j, value ->> 'w' AS w, value ->> 'a' AS a, value ->> 'r' AS r, \
@@ -193,6 +205,7 @@ fn finish_json(items: &[(Lease, Finish)]) -> String {
                 ),
                 Finish::Retry { run_at_ms, error } => (1, Some(*run_at_ms), Some(error.clone())),
                 Finish::Release => (2, None, None),
+                Finish::Defer { run_at_ms, reason } => (3, Some(*run_at_ms), Some(reason.clone())),
             };
             serde_json::json!({ "j": l.job_id, "w": l.worker, "a": l.attempt,
                 "r": r, "run": run_at, "err": error })
@@ -216,7 +229,9 @@ fn messages_json(items: &[(Lease, Finish)], kept: &[bool], claimed: &[Job]) -> O
                 platform_message,
             } => serde_json::json!({ "m": l.message_id, "s": status.as_str(),
                 "pid": platform_id, "pm": platform_message }),
-            Finish::Retry { .. } | Finish::Release => queued(l.message_id, MessageStatus::Queued),
+            Finish::Retry { .. } | Finish::Release | Finish::Defer { .. } => {
+                queued(l.message_id, MessageStatus::Queued)
+            }
         })
         .chain(
             claimed
@@ -299,42 +314,102 @@ impl Store {
         }))
     }
 
-    /// Records a campaign, one message + job per recipient and the audit entry in **one
-    /// transaction**. Returns the campaign and the `(message id, job id)` pairs in order.
+    /// Records a campaign, one message per recipient (with its job, or none for a recipient
+    /// skipped by policy — its message is already `skipped`) and the audit entry in **one
+    /// transaction**, set-based (a few statements per 2,000 rows: 100,000 recipients are one
+    /// commit, `docs/benchmarks.md`). Recipients must be distinct within the campaign (jobs are
+    /// matched to their message by recipient): a duplicate is [`StoreError::Conflict`]. Returns
+    /// the campaign and how many jobs were queued.
     pub async fn enqueue_campaign(
         &self,
         c: &NewCampaign,
-        rows: &[(NewMessage, NewJob)],
+        rows: &[(NewMessage, Admit)],
         audit: &NewAudit,
         now_ms: i64,
-    ) -> Result<(Campaign, Vec<(i64, i64)>)> {
-        let (cid, ids) = on_pool!(self, p => {
+    ) -> Result<(Campaign, usize)> {
+        let mut seen = std::collections::HashSet::with_capacity(rows.len());
+        if rows.iter().any(|(m, _)| !seen.insert(m.recipient.as_str())) {
+            return Err(StoreError::Conflict("campaign recipient"));
+        }
+        let pg = self.backend_name() == "postgres";
+        let (ins_messages, ins_jobs) = if pg {
+            (
+                "INSERT INTO messages (channel, recipient, text, route, status, segments, created_by, \
+                 campaign_id, platform_message, created_ms, updated_ms) \
+                 SELECT v.c, v.r, v.t, v.ro, v.s, v.sg, v.cb, $2, v.pm, $3, $3 \
+                 FROM jsonb_to_recordset($1::jsonb) AS v(c TEXT, r TEXT, t TEXT, ro TEXT, s TEXT, sg BIGINT, cb BIGINT, pm TEXT) \
+                 RETURNING id, recipient",
+                "INSERT INTO outbox_jobs (message_id, payload, state, attempt, max_attempts, run_at_ms, created_ms, updated_ms) \
+                 SELECT v.m, v.p, 'ready', 0, v.x, v.run, $2, $2 \
+                 FROM jsonb_to_recordset($1::jsonb) AS v(m BIGINT, p TEXT, x BIGINT, run BIGINT)",
+            )
+        } else {
+            (
+                "INSERT INTO messages (channel, recipient, text, route, status, segments, created_by, \
+                 campaign_id, platform_message, created_ms, updated_ms) \
+                 SELECT value ->> 'c', value ->> 'r', value ->> 't', value ->> 'ro', value ->> 's', value ->> 'sg', \
+                 value ->> 'cb', $2, value ->> 'pm', $3, $3 FROM json_each($1) RETURNING id, recipient",
+                "INSERT INTO outbox_jobs (message_id, payload, state, attempt, max_attempts, run_at_ms, created_ms, updated_ms) \
+                 SELECT value ->> 'm', value ->> 'p', 'ready', 0, value ->> 'x', value ->> 'run', $2, $2 FROM json_each($1)",
+            )
+        };
+        let message_json = |chunk: &[(NewMessage, Admit)]| {
+            let v: Vec<serde_json::Value> = chunk
+                .iter()
+                .map(|(m, a)| {
+                    let (status, reason) = match a {
+                        Admit::Queue(_) => (m.status, None),
+                        Admit::Skip(r) => (MessageStatus::Skipped, Some(r)),
+                    };
+                    serde_json::json!({"c": m.channel.as_str(), "r": m.recipient, "t": m.text,
+                        "ro": m.route.to_string(), "s": status.as_str(), "sg": m.segments,
+                        "cb": m.created_by, "pm": reason})
+                })
+                .collect();
+            serde_json::Value::Array(v).to_string()
+        };
+        let job_json =
+            |chunk: &[(NewMessage, Admit)], ids: &std::collections::HashMap<String, i64>| {
+                let v: Vec<serde_json::Value> = chunk
+                .iter()
+                .filter_map(|(m, a)| {
+                    let Admit::Queue(j) = a else { return None };
+                    Some(serde_json::json!({"m": ids.get(&m.recipient), "p": j.payload.to_string(),
+                        "x": j.max_attempts, "run": j.run_at_ms}))
+                })
+                .collect();
+                (!v.is_empty()).then(|| serde_json::Value::Array(v).to_string())
+            };
+        let (cid, jobs) = on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
             let cid: i64 = sqlx::query_scalar(
-                "INSERT INTO campaigns (name, channel, status, total, created_by, created_ms, updated_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id")
+                "INSERT INTO campaigns (name, channel, status, total, created_by, created_ms, updated_ms, start_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id")
                 .bind(&c.name).bind(c.channel.as_str()).bind(c.status.as_str()).bind(c.total)
-                .bind(c.created_by).bind(now_ms).fetch_one(&mut *tx).await?;
-            let mut ids = Vec::with_capacity(rows.len());
-            for (m, job) in rows {
-                let mid: i64 = message_query!(m, Some(cid), now_ms).fetch_one(&mut *tx).await?;
-                let jid: i64 = sqlx::query_scalar(INSERT_JOB)
-                    .bind(mid).bind(job.payload.to_string()).bind(job.max_attempts).bind(job.run_at_ms).bind(now_ms)
-                    .fetch_one(&mut *tx).await?;
-                ids.push((mid, jid));
+                .bind(c.created_by).bind(now_ms).bind(c.start_ms).fetch_one(&mut *tx).await?;
+            let mut jobs = 0;
+            for chunk in rows.chunks(2_000) {
+                let ids: std::collections::HashMap<String, i64> = sqlx::query_as::<_, (i64, String)>(ins_messages)
+                    .bind(message_json(chunk)).bind(cid).bind(now_ms)
+                    .fetch_all(&mut *tx).await?
+                    .into_iter().map(|(id, r)| (r, id)).collect();
+                if let Some(json) = job_json(chunk, &ids) {
+                    jobs += sqlx::query(ins_jobs).bind(json).bind(now_ms)
+                        .execute(&mut *tx).await?.rows_affected() as usize;
+                }
             }
             sqlx::query(INSERT_AUDIT)
                 .bind(audit.at_ms).bind(audit.user_id).bind(&audit.username).bind(&audit.action)
                 .bind(&audit.target).bind(&audit.ip).bind(audit.outcome.as_str()).bind(&audit.detail)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
-            (cid, ids)
+            (cid, jobs)
         });
         let campaign = self
             .campaign_by_id(cid)
             .await?
             .ok_or(StoreError::NotFound("campaign"))?;
-        Ok((campaign, ids))
+        Ok((campaign, jobs))
     }
 
     /// Claims up to `limit` ready jobs whose time has come for `worker`, with a lease of
@@ -530,27 +605,103 @@ impl Store {
     }
 
     /// Pauses (`true`) or resumes a campaign: its ready jobs are held (never claimed) or ready
-    /// again — one transaction. Jobs already being sent finish. Returns `false` when the
-    /// campaign was not in the state to change (not running, or not paused).
+    /// again — one transaction. A resume shifts each waiting job by the length of the pause, so
+    /// a paced or scheduled campaign keeps its spacing. Jobs already being sent finish. Returns
+    /// `false` when the campaign was not in the state to change (not running or scheduled, or
+    /// not paused).
     pub async fn set_campaign_paused(&self, id: i64, pause: bool, now_ms: i64) -> Result<bool> {
-        let (from, to, jobs_from, jobs_to) = if pause {
-            ("running", "paused", "ready", "held")
-        } else {
-            ("paused", "running", "held", "ready")
-        };
         Ok(on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
-            let n = sqlx::query("UPDATE campaigns SET status = $2, updated_ms = $4 WHERE id = $1 AND status = $3")
-                .bind(id).bind(to).bind(from).bind(now_ms).execute(&mut *tx).await?.rows_affected();
-            if n == 1 {
+            let paused_ms: Option<Option<i64>> = if pause {
+                sqlx::query_scalar("UPDATE campaigns SET status = 'paused', paused_ms = $2, updated_ms = $2 \
+                     WHERE id = $1 AND status IN ('running', 'queued') RETURNING paused_ms")
+                    .bind(id).bind(now_ms).fetch_optional(&mut *tx).await?
+            } else {
+                sqlx::query_scalar("SELECT paused_ms FROM campaigns WHERE id = $1 AND status = 'paused'")
+                    .bind(id).fetch_optional(&mut *tx).await?
+            };
+            let changed = paused_ms.is_some();
+            if changed && pause {
                 sqlx::query(
-                    "UPDATE outbox_jobs SET state = $2, run_at_ms = $4, updated_ms = $4 WHERE state = $3 \
+                    "UPDATE outbox_jobs SET state = 'held', updated_ms = $2 WHERE state = 'ready' \
                      AND message_id IN (SELECT id FROM messages WHERE campaign_id = $1)")
-                    .bind(id).bind(jobs_to).bind(jobs_from).bind(now_ms).execute(&mut *tx).await?;
+                    .bind(id).bind(now_ms).execute(&mut *tx).await?;
+            } else if let Some(since) = paused_ms {
+                let shift = now_ms - since.unwrap_or(now_ms);
+                sqlx::query("UPDATE campaigns SET status = 'running', paused_ms = NULL, updated_ms = $2 WHERE id = $1")
+                    .bind(id).bind(now_ms).execute(&mut *tx).await?;
+                sqlx::query(
+                    "UPDATE outbox_jobs SET state = 'ready', run_at_ms = run_at_ms + $3, updated_ms = $2 \
+                     WHERE state = 'held' AND message_id IN (SELECT id FROM messages WHERE campaign_id = $1)")
+                    .bind(id).bind(now_ms).bind(shift.max(0)).execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            n == 1
+            changed
         }))
+    }
+
+    /// Cancels a campaign that is not finished: every job not yet claimed is done and its
+    /// message `skipped` (`skip.cancelled`) — one transaction; jobs being sent finish. Returns
+    /// how many messages were cancelled, `None` if the campaign was already done or cancelled.
+    pub async fn cancel_campaign(&self, id: i64, now_ms: i64) -> Result<Option<u64>> {
+        Ok(on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let n = sqlx::query("UPDATE campaigns SET status = 'cancelled', updated_ms = $2 \
+                 WHERE id = $1 AND status IN ('running', 'queued', 'paused', 'draft')")
+                .bind(id).bind(now_ms).execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                tx.rollback().await?;
+                None
+            } else {
+                let ids: Vec<i64> = sqlx::query_scalar(
+                    "UPDATE outbox_jobs SET state = 'done', last_error = 'cancelled', updated_ms = $2 \
+                     WHERE state IN ('ready', 'held') \
+                     AND message_id IN (SELECT id FROM messages WHERE campaign_id = $1) RETURNING message_id")
+                    .bind(id).bind(now_ms).fetch_all(&mut *tx).await?;
+                sqlx::query(
+                    "UPDATE messages SET status = 'skipped', platform_message = 'skip.cancelled', updated_ms = $2 \
+                     WHERE campaign_id = $1 AND status = 'queued'")
+                    .bind(id).bind(now_ms).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Some(ids.len() as u64)
+            }
+        }))
+    }
+
+    /// Moves the start of a scheduled campaign that has not started: every waiting job moves
+    /// by the same amount. `false` when it is not scheduled any more (started, paused, done).
+    pub async fn reschedule_campaign(&self, id: i64, start_ms: i64, now_ms: i64) -> Result<bool> {
+        Ok(on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let old: Option<Option<i64>> = sqlx::query_scalar(
+                "SELECT start_ms FROM campaigns WHERE id = $1 AND status = 'queued' AND start_ms > $2")
+                .bind(id).bind(now_ms).fetch_optional(&mut *tx).await?;
+            let Some(Some(old)) = old else {
+                tx.rollback().await?;
+                return Ok(false);
+            };
+            sqlx::query("UPDATE campaigns SET start_ms = $2, updated_ms = $3 WHERE id = $1")
+                .bind(id).bind(start_ms).bind(now_ms).execute(&mut *tx).await?;
+            sqlx::query(
+                "UPDATE outbox_jobs SET run_at_ms = run_at_ms + $2, updated_ms = $3 WHERE state = 'ready' \
+                 AND message_id IN (SELECT id FROM messages WHERE campaign_id = $1)")
+                .bind(id).bind(start_ms - old).bind(now_ms).execute(&mut *tx).await?;
+            tx.commit().await?;
+            true
+        }))
+    }
+
+    /// Records messages that are never sent (policy: opted out…) as `skipped` with `reason`.
+    pub async fn skip_messages(&self, ids: &[i64], reason: &str, now_ms: i64) -> Result<()> {
+        on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            for id in ids {
+                sqlx::query("UPDATE messages SET status = 'skipped', platform_message = $2, updated_ms = $3 WHERE id = $1")
+                    .bind(id).bind(reason).bind(now_ms).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
     }
 
     /// Records what reconciliation found — `(message id, status, platform id, platform code)` —

@@ -315,6 +315,7 @@ async fn messages(s: &Store) {
                 status: CampaignStatus::Queued,
                 total: 3,
                 created_by: None,
+                start_ms: None,
             },
             10,
         )
@@ -570,20 +571,58 @@ async fn audited_sends(s: &Store) {
         name: "Promo".into(),
         channel: Channel::Sms,
         status: CampaignStatus::Queued,
-        total: 2,
+        total: 3,
         created_by: None,
+        start_ms: None,
     };
-    let rows = [(msg(None), job.clone()), (msg(None), job.clone())];
-    let (c, ids) = s
+    let to = |n: &str| NewMessage {
+        recipient: n.into(),
+        ..msg(None)
+    };
+    let rows = [
+        (to("+224621000002"), Admit::Queue(job.clone())),
+        (to("+224621000003"), Admit::Queue(job.clone())),
+        (to("+224621000004"), Admit::Skip("skip.opted_out".into())),
+    ];
+    // recipients are distinct within a campaign
+    let twice = [
+        (to("+224621000002"), Admit::Queue(job.clone())),
+        (to("+224621000002"), Admit::Queue(job.clone())),
+    ];
+    assert!(matches!(
+        s.enqueue_campaign(&camp, &twice, &audit("sms.bulk"), 8)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let (c, jobs) = s
         .enqueue_campaign(&camp, &rows, &audit("sms.bulk"), 8)
         .await
         .unwrap();
-    assert_eq!(ids.len(), 2);
-    for (id, _) in &ids {
-        assert_eq!(
-            s.message_by_id(*id).await.unwrap().unwrap().campaign_id,
-            Some(c.id)
-        );
+    assert_eq!(jobs, 2, "no job for the skipped recipient");
+    let of_campaign = s
+        .list_messages(
+            &MessageFilter {
+                campaign_id: Some(c.id),
+                ..Default::default()
+            },
+            Page::first(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(of_campaign.len(), 3);
+    let skipped: Vec<_> = of_campaign
+        .iter()
+        .filter(|m| m.status == MessageStatus::Skipped)
+        .collect();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0].recipient, "+224621000004");
+    assert_eq!(
+        skipped[0].platform_message.as_deref(),
+        Some("skip.opted_out")
+    );
+    for m in &of_campaign {
+        let job = s.job_of_message(m.id).await.unwrap();
+        assert_eq!(job.is_some(), m.status == MessageStatus::Queued, "{m:?}");
     }
     assert_eq!(s.outbox_counts().await.unwrap().ready, 3);
     let audited = s
@@ -605,7 +644,8 @@ async fn audited_sends(s: &Store) {
     assert_eq!(s.outbox_counts().await.unwrap().ready, 3, "no orphan job");
     assert_eq!(
         s.count_messages(&MessageFilter::default()).await.unwrap(),
-        3
+        4,
+        "one single send, three campaign rows (one skipped)"
     );
     assert_eq!(s.count_audit(&AuditFilter::default()).await.unwrap(), 2);
 
@@ -819,5 +859,275 @@ async fn login_reservations(s: &Store) {
     assert!(
         s.throttle_get("ip:10.0.0.1").await.unwrap().is_some(),
         "IP keys stay"
+    );
+}
+
+story!(
+    the_suppression_list_and_pacing_slots_hold_across_callers,
+    policy_state
+);
+async fn policy_state(s: &Store) {
+    // suppression list: first source kept, listed, searched, removed
+    assert!(
+        s.suppress("+224621000001", "inbound", Some("STOP"), Some("system"), 5)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.suppress("+224621000001", "local", None, Some("awa"), 6)
+            .await
+            .unwrap(),
+        "already there"
+    );
+    s.suppress("+33612345678", "platform", None, None, 7)
+        .await
+        .unwrap();
+    let e = s.suppression("+224621000001").await.unwrap().unwrap();
+    assert_eq!(
+        (e.source.as_str(), e.reason.as_deref()),
+        ("inbound", Some("STOP"))
+    );
+    let among = s
+        .suppressed_among(&["+224621000001".into(), "+224621000009".into()])
+        .await
+        .unwrap();
+    assert_eq!(among.into_iter().collect::<Vec<_>>(), ["+224621000001"]);
+    assert_eq!(s.count_suppressions(None).await.unwrap(), 2);
+    let listed = s.list_suppressions(Some("336"), 10, 0).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].phone, "+33612345678");
+    assert_eq!(
+        s.suppressions_from("platform").await.unwrap(),
+        ["+33612345678"]
+    );
+    assert!(s.unsuppress("+224621000001").await.unwrap());
+    assert!(!s.unsuppress("+224621000001").await.unwrap());
+
+    // sync state
+    assert_eq!(s.sync_state("inbound").await.unwrap(), None);
+    s.set_sync_state("inbound", "41", 1).await.unwrap();
+    s.set_sync_state("inbound", "42", 2).await.unwrap();
+    assert_eq!(
+        s.sync_state("inbound").await.unwrap().as_deref(),
+        Some("42")
+    );
+
+    // pacing: one slot per interval, whoever asks; the daily cap
+    let k = "sms:dev1:1";
+    assert_eq!(
+        s.pace_take(k, 1_000, None, 10_000).await.unwrap(),
+        PaceDecision::Go
+    );
+    assert_eq!(
+        s.pace_take(k, 1_000, None, 10_500).await.unwrap(),
+        PaceDecision::Wait {
+            next_ms: 11_000,
+            horizon_ms: 0
+        }
+    );
+    assert_eq!(
+        s.pace_take(k, 1_000, None, 11_000).await.unwrap(),
+        PaceDecision::Go
+    );
+    s.pace_push_horizon(k, 20_000).await.unwrap();
+    s.pace_push_horizon(k, 15_000).await.unwrap();
+    assert_eq!(
+        s.pace_take(k, 1_000, None, 11_100).await.unwrap(),
+        PaceDecision::Wait {
+            next_ms: 12_000,
+            horizon_ms: 20_000
+        },
+        "the horizon only moves forward"
+    );
+    s.pace_reset_horizons().await.unwrap();
+    let capped = "sms:dev2:1";
+    for t in 0..3 {
+        assert_eq!(
+            s.pace_take(capped, 1, Some(3), t * 10).await.unwrap(),
+            PaceDecision::Go
+        );
+    }
+    assert_eq!(
+        s.pace_take(capped, 1, Some(3), 100).await.unwrap(),
+        PaceDecision::CapReached { day: 0 }
+    );
+    assert_eq!(
+        s.pace_take(capped, 1, Some(3), 86_400_000).await.unwrap(),
+        PaceDecision::Go,
+        "a new day"
+    );
+    // many concurrent takers at one instant: exactly one slot
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.pace_take("wa:acc", 60_000, None, 5_000).await.unwrap()
+        }));
+    }
+    let mut go = 0;
+    for t in tasks {
+        go += (t.await.unwrap() == PaceDecision::Go) as usize;
+    }
+    assert_eq!(go, 1);
+}
+
+story!(
+    a_campaign_is_paused_resumed_rescheduled_and_cancelled,
+    campaign_lifecycle
+);
+async fn campaign_lifecycle(s: &Store) {
+    let msg = |n: u32| NewMessage {
+        channel: Channel::Sms,
+        recipient: format!("+22462100{n:04}"),
+        text: "Promo".into(),
+        route: json!({}),
+        status: MessageStatus::Queued,
+        segments: 1,
+        created_by: None,
+        campaign_id: None,
+    };
+    let job = |run_at_ms| NewJob {
+        payload: json!({"kind": "sms"}),
+        max_attempts: 5,
+        run_at_ms,
+    };
+    let audit = NewAudit {
+        at_ms: 1,
+        user_id: None,
+        username: None,
+        action: "sms.campaign".into(),
+        target: None,
+        ip: None,
+        outcome: Outcome::Success,
+        detail: None,
+    };
+    let camp = NewCampaign {
+        name: "Soldes".into(),
+        channel: Channel::Sms,
+        status: CampaignStatus::Queued,
+        total: 3,
+        created_by: None,
+        start_ms: Some(100_000),
+    };
+    let rows: Vec<_> = (0..3)
+        .map(|n| (msg(n), Admit::Queue(job(100_000 + n as i64 * 1_000))))
+        .collect();
+    let (c, _) = s.enqueue_campaign(&camp, &rows, &audit, 1).await.unwrap();
+    assert_eq!(c.start_ms, Some(100_000));
+    let runs = |s: Store, id: i64| async move {
+        let ms = s
+            .list_messages(
+                &MessageFilter {
+                    campaign_id: Some(id),
+                    ..Default::default()
+                },
+                Page::first(10),
+            )
+            .await
+            .unwrap();
+        let mut v = Vec::new();
+        for m in ms.iter().rev() {
+            let j = s.job_of_message(m.id).await.unwrap().unwrap();
+            v.push((j.state, j.run_at_ms));
+        }
+        v
+    };
+    // nothing is claimed before the start
+    assert!(
+        s.claim_jobs("w", 10, 1_000, 50_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // rescheduled one minute later: every job moves by a minute
+    assert!(s.reschedule_campaign(c.id, 160_000, 2).await.unwrap());
+    assert_eq!(
+        runs(s.clone(), c.id).await,
+        [
+            ("ready".to_string(), 160_000),
+            ("ready".to_string(), 161_000),
+            ("ready".to_string(), 162_000)
+        ]
+    );
+    // paused at 150 s for 40 s: resumed jobs keep their spacing, 40 s later
+    assert!(s.set_campaign_paused(c.id, true, 150_000).await.unwrap());
+    assert!(
+        !s.reschedule_campaign(c.id, 170_000, 150_001).await.unwrap(),
+        "a paused campaign is not rescheduled"
+    );
+    assert!(
+        s.claim_jobs("w", 10, 1_000, 500_000)
+            .await
+            .unwrap()
+            .is_empty(),
+        "held"
+    );
+    assert!(s.set_campaign_paused(c.id, false, 190_000).await.unwrap());
+    assert_eq!(
+        runs(s.clone(), c.id)
+            .await
+            .iter()
+            .map(|r| r.1)
+            .collect::<Vec<_>>(),
+        [200_000, 201_000, 202_000]
+    );
+    // one job is being sent when the campaign is cancelled: the other two are skipped
+    let claimed = s.claim_jobs("w", 1, 60_000, 200_500).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(s.cancel_campaign(c.id, 200_600).await.unwrap(), Some(2));
+    assert_eq!(s.cancel_campaign(c.id, 200_700).await.unwrap(), None);
+    let c = s.campaign_by_id(c.id).await.unwrap().unwrap();
+    assert_eq!(c.status, CampaignStatus::Cancelled);
+    let skipped = s
+        .count_messages(&MessageFilter {
+            campaign_id: Some(c.id),
+            status: Some(MessageStatus::Skipped),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(skipped, 2);
+    assert!(
+        s.claim_jobs("w", 10, 1_000, 900_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // the job being sent finishes normally
+    let f = Finish::Complete {
+        status: MessageStatus::Pending,
+        platform_id: None,
+        platform_message: None,
+    };
+    assert_eq!(
+        s.finish_jobs(&[(claimed[0].lease(), f)], 200_800)
+            .await
+            .unwrap(),
+        [true]
+    );
+    // a deferred job: back to ready at its time, the claim not counted
+    let (mid, _) = s
+        .enqueue_message(&msg(9), &job(0), &audit, 1)
+        .await
+        .unwrap();
+    let j = s.claim_jobs("w", 1, 60_000, 10).await.unwrap().remove(0);
+    let d = Finish::Defer {
+        run_at_ms: 5_000,
+        reason: "quiet hours".into(),
+    };
+    assert_eq!(s.finish_jobs(&[(j.lease(), d)], 11).await.unwrap(), [true]);
+    let j = s.job_of_message(mid).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            j.state.as_str(),
+            j.attempt,
+            j.run_at_ms,
+            j.last_error.as_deref()
+        ),
+        ("ready", 0, 5_000, Some("quiet hours"))
+    );
+    assert_eq!(
+        s.message_by_id(mid).await.unwrap().unwrap().status,
+        MessageStatus::Queued
     );
 }

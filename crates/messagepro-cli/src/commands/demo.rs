@@ -69,6 +69,13 @@ pub async fn run(args: Args, _g: &Globals) -> anyhow::Result<ExitCode> {
         sync_every: Some(std::time::Duration::from_secs(2)),
         ..Settings::default()
     };
+    // the production policy (quiet hours, 20 SMS a minute per SIM), with a WhatsApp gap and an
+    // opt-out sync short enough to watch: a campaign ends, a STOP shows, within seconds
+    settings.policy.wa_campaign_gap = Some((
+        std::time::Duration::from_secs(2),
+        std::time::Duration::from_secs(5),
+    ));
+    settings.policy.suppression_sync_every = Some(std::time::Duration::from_secs(5));
     let app = match Application::build(settings.clone()).await {
         Ok(app) => app,
         Err(e) if args.listen.port() != 0 && is_addr_in_use(&e) => {

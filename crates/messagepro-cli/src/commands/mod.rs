@@ -15,6 +15,7 @@ pub mod rates;
 pub mod serve;
 pub mod sim;
 pub mod sms;
+pub mod suppressed;
 pub mod user;
 pub mod whatsapp;
 pub mod worker;

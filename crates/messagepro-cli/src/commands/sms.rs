@@ -4,7 +4,9 @@
 //! phone) or `--gateway ID` (credits: an integer is a gateway id, anything else a partner
 //! device's unique id) — a clap group makes any other combination a usage error. Phone numbers
 //! may be typed in local form; they are read with the default country (GN unless
-//! `MESSAGEPRO_DEFAULT_COUNTRY` says otherwise) and always sent as E.164.
+//! `MESSAGEPRO_DEFAULT_COUNTRY` says otherwise) and always sent as E.164. Opted-out numbers are
+//! never sent to ([`super::suppressed`]): `send` refuses, `bulk` leaves them out of its numbers
+//! (and refuses when a chosen group holds one: the platform's bulk send cannot skip it).
 
 use std::process::ExitCode;
 
@@ -188,11 +190,61 @@ fn sent_cells(r: &messagepro::SentSms) -> Vec<String> {
     ]
 }
 
+/// The recipients less the opted-out numbers (said on stderr); an error when a chosen group
+/// holds an opted-out member, since the platform would send to it.
+pub async fn without_opted_out(
+    client: &messagepro::Client,
+    g: &Globals,
+    r: Recipients,
+) -> anyhow::Result<Recipients> {
+    let groups = r.group_ids().to_vec();
+    let mut members = Vec::new();
+    if !groups.is_empty() {
+        let country = client.default_country().to_owned();
+        for c in client.all_contacts().await? {
+            if c.groups
+                .iter()
+                .any(|id| groups.iter().any(|g| g.to_string() == id.trim()))
+                && let Ok(p) = messagepro::Phone::parse(&c.phone, &country)
+            {
+                members.push(p);
+            }
+        }
+    }
+    let out_members = super::suppressed::among(client, g, &members).await?;
+    if !out_members.is_empty() {
+        anyhow::bail!(
+            "not sent: {} member(s) of the chosen groups opted out ({}). The platform's bulk \
+             send cannot leave them out: send the campaign from the console (SMS → Campaign), \
+             which records them as skipped, or list the numbers with --numbers.",
+            out_members.len(),
+            out_members
+                .iter()
+                .map(|p| p.e164())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let numbers = r.phone_numbers().to_vec();
+    let out = super::suppressed::among(client, g, &numbers).await?;
+    if out.is_empty() {
+        return Ok(r);
+    }
+    eprintln!(
+        "{} opted-out number(s) left out: {}",
+        out.len(),
+        out.iter().map(|p| p.e164()).collect::<Vec<_>>().join(", ")
+    );
+    let keep: Vec<messagepro::Phone> = numbers.into_iter().filter(|p| !out.contains(p)).collect();
+    Ok(Recipients::new(keep, groups)?)
+}
+
 pub async fn run(args: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     let client = client::build(g)?;
     match args.command {
         Command::Send(a) => {
             let phone = client.parse_phone(&a.phone)?;
+            super::suppressed::refuse(&client, g, &phone).await?;
             let mut req = SendSms::new(phone, a.message, a.route.route());
             req.shortener = a.shortener;
             let receipt = client.send_sms(&req).await?;
@@ -213,7 +265,8 @@ pub async fn run(args: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Bulk(a) => {
-            let recipients = a.to.recipients(&client, g.json)?;
+            let recipients =
+                without_opted_out(&client, g, a.to.recipients(&client, g.json)?).await?;
             let count = recipients.phone_numbers().len();
             let mut req = SendBulkSms::new(a.campaign, a.message, recipients, a.route.route());
             req.shortener = a.shortener;

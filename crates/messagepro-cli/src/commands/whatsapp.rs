@@ -198,7 +198,9 @@ pub async fn run(args: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             let recipient = if a.to.contains("@g.us") {
                 WaRecipient::Group(a.to.trim().to_owned())
             } else {
-                WaRecipient::Phone(client.parse_phone(&a.to)?)
+                let phone = client.parse_phone(&a.to)?;
+                super::suppressed::refuse(&client, g, &phone).await?;
+                WaRecipient::Phone(phone)
             };
             let mut req = SendWhatsApp::new(a.account, recipient, a.content.content()?);
             req.priority = a.priority;
@@ -210,7 +212,9 @@ pub async fn run(args: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Bulk(a) => {
-            let recipients = a.to.recipients(&client, g.json)?;
+            let recipients =
+                super::sms::without_opted_out(&client, g, a.to.recipients(&client, g.json)?)
+                    .await?;
             let req =
                 SendBulkWhatsApp::new(a.account, a.campaign, a.content.content()?, recipients);
             let s = spinner(g.json, "sending campaign");

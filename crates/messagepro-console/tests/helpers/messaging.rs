@@ -106,6 +106,9 @@ pub async fn spawn_app_with_sim_opts(every: Option<std::time::Duration>, workers
         default_country: "GN".into(),
         // the outbox worker runs; reconciliation only when the test asks for a period
         sync_every: every,
+        // no quiet hours, pacing or opt-out sync unless a test asks (the clock of a test run
+        // may be any hour)
+        policy: messagepro_core::policy::PolicySettings::unrestricted(),
         ..Settings::default()
     };
 

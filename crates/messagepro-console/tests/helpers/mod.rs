@@ -54,6 +54,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         api_secret: Some(SecretString::from(SENTINEL_SECRET)),
         // never the real platform from a test: a closed local port fails fast
         base_url: "http://127.0.0.1:9".into(),
+        // no quiet hours, pacing or opt-out sync unless a test asks (the clock of a test run
+        // may be any hour)
+        policy: messagepro_core::policy::PolicySettings::unrestricted(),
         ..Settings::default()
     };
     let (store, schema, dir) = match std::env::var("MESSAGEPRO_TEST_DATABASE_URL") {

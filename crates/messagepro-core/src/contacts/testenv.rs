@@ -46,6 +46,7 @@ pub(crate) async fn env() -> Env {
         .expect("client");
     let settings = CoreSettings {
         reconcile_every: None,
+        policy: crate::policy::PolicySettings::unrestricted(),
         ..Default::default()
     };
     let core = Core::new(store, client, settings, Arc::new(ManualClock::default()));

@@ -198,7 +198,8 @@ async fn sync_once(core: &Core) -> anyhow::Result<SyncReport> {
     Ok(report)
 }
 
-/// Marks `done` the campaigns whose rows all have a final status.
+/// Marks `done` the running campaigns whose rows all have a final status (`skipped`
+/// included), and `running` the scheduled ones whose start has come.
 async fn finish_campaigns(store: &Store, touched: HashSet<i64>, now: i64) -> anyhow::Result<()> {
     for cid in touched {
         let waiting = |s| MessageFilter {
@@ -218,9 +219,18 @@ async fn finish_campaigns(store: &Store, touched: HashSet<i64>, now: i64) -> any
             + store
                 .count_messages(&waiting(MessageStatus::Sending))
                 .await?;
-        if left == 0 {
+        let Some(c) = store.campaign_by_id(cid).await? else {
+            continue;
+        };
+        let open = matches!(c.status, CampaignStatus::Running | CampaignStatus::Queued);
+        if open && left == 0 {
             store
                 .update_campaign_status(cid, CampaignStatus::Done, now)
+                .await?;
+        } else if c.status == CampaignStatus::Queued && c.start_ms.is_none_or(|s| s <= now) {
+            // a scheduled campaign whose start has come
+            store
+                .update_campaign_status(cid, CampaignStatus::Running, now)
                 .await?;
         }
     }

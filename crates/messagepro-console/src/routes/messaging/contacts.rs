@@ -438,27 +438,17 @@ async fn delete(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
 #[tracing::instrument(skip_all, fields(contact_id = id))]
 async fn toggle_opt_out(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
     let contact = load_contact(&ui.state, id).await?;
-    let now = ui.state.clock.now_ms();
     let opted_out = contact.opted_out_ms.is_none();
-    ui.state
-        .store
-        .set_contact_opt_out(id, opted_out.then_some(now), now)
-        .await?;
-    let user = ui.user()?;
-    audit(
-        &ui.state,
-        Some((user.id, &user.username)),
-        if opted_out {
-            "contact.opt_out"
-        } else {
-            "contact.opt_in"
-        },
-        Some(contact.phone.clone()),
-        None,
-        Outcome::Success,
-        None,
-    )
-    .await;
+    let phone =
+        messagepro::Phone::parse_international(&contact.phone).map_err(|_| AppError::BadRequest)?;
+    // core keeps the suppression list, the contact's mark and the audit entry together
+    let actor = ui.actor()?;
+    let core = &ui.state.core;
+    if opted_out {
+        core.opt_out(&actor, &phone, Some("contacts page")).await?;
+    } else {
+        core.opt_in(&actor, &phone).await?;
+    }
     let key = if opted_out {
         "contacts.opted_out_done"
     } else {

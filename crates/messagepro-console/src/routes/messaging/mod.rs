@@ -1,5 +1,5 @@
 //! The `/messaging/...` area, one file per sub-area (dashboard, SMS, WhatsApp, OTP, contacts and
-//! groups) so each can be rewritten without touching the others. This file only merges them.
+//! groups, the suppression list) so each can be rewritten without touching the others. This file only merges them.
 
 use axum::Router;
 
@@ -10,14 +10,15 @@ pub mod contacts;
 pub mod dashboard;
 pub mod otp;
 pub mod sms;
+pub mod suppressions;
 pub mod whatsapp;
 
 /// Rules owned by this file (none yet: each sub-area declares its own).
 pub const RULES: &[RouteRule] = &[];
 
-/// A spare slot in [`super::tables`] for a future sub-area (campaigns, webhooks…).
+/// The slot in [`super::tables`] of the sub-areas added later (the suppression list).
 pub fn extra_rules() -> &'static [RouteRule] {
-    &[]
+    suppressions::RULES
 }
 
 pub fn router() -> Router<AppState> {
@@ -27,4 +28,5 @@ pub fn router() -> Router<AppState> {
         .merge(whatsapp::router())
         .merge(otp::router())
         .merge(contacts::router())
+        .merge(suppressions::router())
 }

@@ -434,6 +434,8 @@ async fn send(ui: Ui, RawForm(body): RawForm) -> Result<Response, AppError> {
         text: form.message.clone(),
         numbers: phones.clone(),
         groups: Vec::new(),
+        columns: Default::default(),
+        start_ms: None,
         channel,
     };
     match ui.state.core.submit_campaign(&ui.actor()?, req).await {

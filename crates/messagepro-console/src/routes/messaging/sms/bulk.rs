@@ -1,5 +1,6 @@
-//! SMS campaigns: the page with the campaign list, the upload and preview of recipients, the
-//! send, and pause / resume.
+//! SMS campaigns: the page with the campaign list, the upload and preview of recipients (the
+//! preview is core's: personalised examples, opted-out recipients, a missing variable), the
+//! send — now or at a time typed in the console's time zone — and pause / resume / cancel.
 
 use super::*;
 
@@ -9,7 +10,11 @@ pub struct CampaignRow {
     pub c: Campaign,
     pub sent: i64,
     pub failed: i64,
+    /// Never sent by policy (opted out, cancelled).
+    pub skipped: i64,
     pub waiting: i64,
+    /// The scheduled start, formatted, while it has not come.
+    pub starts: Option<String>,
     /// Percentage of rows with a final status.
     pub progress: i64,
     /// Whether the viewer may pause or resume it (its creator, or `messaging.manage_campaigns`).
@@ -36,6 +41,19 @@ pub struct Preview {
     pub unpriced: usize,
     /// Comma-separated E.164 numbers (hidden field of the confirm form).
     pub numbers_csv: String,
+    /// The recipients' CSV columns as JSON (hidden field, when the text uses `{{col.…}}`).
+    pub columns_json: String,
+    /// Of the recipients, how many opted out (recorded skipped, never sent).
+    pub opted_out: usize,
+    /// Up to three recipients with their own text.
+    pub examples: Vec<(String, String)>,
+    /// A recipient lacking a value — (phone, `{{variable}}`, how many lack one): the send is
+    /// blocked.
+    pub missing: Option<(String, String, String)>,
+    /// How long the sends take at the device's pace, in words.
+    pub duration: Option<String>,
+    /// The scheduled start, formatted.
+    pub starts: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -47,6 +65,10 @@ pub(super) struct BulkForm {
     file: String,
     groups: Vec<u64>,
     route: RouteFields,
+    /// `YYYY-MM-DDTHH:MM` in the console's time zone; empty: now.
+    start_at: String,
+    /// The confirm step's columns (JSON).
+    columns: String,
 }
 
 #[derive(Template)]
@@ -56,6 +78,8 @@ pub(super) struct BulkPage {
     form_name: String,
     form_message: String,
     form_recipients: String,
+    form_start_at: String,
+    time_zone: String,
     route: RouteFields,
     credits: bool,
     sim2: bool,
@@ -95,14 +119,24 @@ pub(super) async fn campaign_rows(
             .store
             .count_messages(&count(MessageStatus::Failed))
             .await?;
+        let skipped = state
+            .store
+            .count_messages(&count(MessageStatus::Skipped))
+            .await?;
         let total = c.total.max(1);
+        let now = state.core.clock().now_ms();
         out.push(CampaignRow {
             may_control: viewer.can(Permission::SendSms)
                 && (c.created_by == Some(viewer.id) || viewer.can(Permission::ManageCampaigns)),
-            progress: (sent + failed) * 100 / total,
-            waiting: (c.total - sent - failed).max(0),
+            progress: (sent + failed + skipped) * 100 / total,
+            waiting: (c.total - sent - failed - skipped).max(0),
+            starts: c
+                .start_ms
+                .filter(|s| *s > now)
+                .map(|s| local_datetime(state, s)),
             sent,
             failed,
+            skipped,
             c,
         });
     }
@@ -138,6 +172,8 @@ pub(super) async fn render_bulk(
         form_name: form.name,
         form_message: form.message,
         form_recipients: form.recipients,
+        form_start_at: form.start_at,
+        time_zone: ui.state.settings.time_zone.name().to_owned(),
         route: form.route,
         groups,
         choices,
@@ -215,6 +251,8 @@ pub(super) async fn read_bulk_form(state: &AppState, req: Request) -> Result<Bul
         file,
         groups,
         route: RouteFields::from_pairs(&map),
+        start_at: g("start_at"),
+        columns: g("columns"),
     })
 }
 
@@ -237,7 +275,29 @@ pub(super) async fn build_preview(
             list.push(p);
         }
     }
-    let segments = analyze(&form.message).segments.max(1);
+    let start_ms = parse_start(state, &form.start_at)?;
+    let route = form.route.route().map_err(str::to_owned)?;
+    let mut req = CampaignRequest::new(
+        form.name.trim(),
+        form.message.clone(),
+        list.phones.clone(),
+        SendChannel::Sms { route },
+    );
+    req.columns = list.columns.clone();
+    let core_preview = state
+        .core
+        .preview_campaign(&req)
+        .await
+        .map_err(|e| match e {
+            SendError::Template(t) => format!("send.error.{}", t.code()),
+            other => crate::send::message_key(&other),
+        })?;
+    let worst = if core_preview.worst_text.is_empty() {
+        form.message.clone()
+    } else {
+        core_preview.worst_text.clone()
+    };
+    let segments = analyze(&worst).segments.max(1);
     let (cost, unpriced) = if form.route.is_credits() {
         match state.platform.get_rates().await {
             Ok(rates) => match pricing::estimate(
@@ -269,8 +329,73 @@ pub(super) async fn build_preview(
             .map(|p| p.e164().to_owned())
             .collect::<Vec<_>>()
             .join(","),
+        columns_json: if form.message.contains("col.") && !list.columns.is_empty() {
+            serde_json::to_string(&list.columns).unwrap_or_default()
+        } else {
+            String::new()
+        },
+        opted_out: core_preview.opted_out,
+        examples: core_preview.examples,
+        missing: core_preview
+            .missing
+            .map(|(phone, variable, n)| (phone, format!("{{{{{variable}}}}}"), n.to_string())),
+        duration: (core_preview.duration_ms >= 60_000)
+            .then(|| duration_words(core_preview.duration_ms)),
+        starts: start_ms.map(|s| local_datetime(state, s)),
     };
     Ok((list, preview))
+}
+
+/// The start typed in the form (`YYYY-MM-DDTHH:MM`, console time zone) as Unix ms; `None`
+/// when empty. A time in the past or more than a year ahead is an error key.
+fn parse_start(state: &AppState, typed: &str) -> Result<Option<i64>, String> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Ok(None);
+    }
+    let local = chrono::NaiveDateTime::parse_from_str(typed, "%Y-%m-%dT%H:%M")
+        .map_err(|_| "sms.error.start_invalid".to_owned())?;
+    // a time that does not exist (a DST gap) takes the next valid one
+    let at = (0..=120)
+        .find_map(|m| {
+            (local + chrono::Duration::minutes(m))
+                .and_local_timezone(state.settings.time_zone)
+                .earliest()
+        })
+        .ok_or_else(|| "sms.error.start_invalid".to_owned())?
+        .timestamp_millis();
+    let now = state.core.clock().now_ms();
+    if at <= now {
+        return Err("sms.error.start_past".to_owned());
+    }
+    if at > now + 366 * 86_400_000 {
+        return Err("sms.error.start_invalid".to_owned());
+    }
+    Ok(Some(at))
+}
+
+/// Unix ms as `YYYY-MM-DD HH:MM (zone)` in the console's time zone.
+pub(super) fn local_datetime(state: &AppState, ms: i64) -> String {
+    let tz = state.settings.time_zone;
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| {
+            format!(
+                "{} ({})",
+                d.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+                tz.name()
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// A duration as `2 h 05 min` / `7 min`.
+fn duration_words(ms: i64) -> String {
+    let minutes = (ms + 59_999) / 60_000;
+    if minutes >= 60 {
+        format!("{} h {:02} min", minutes / 60, minutes % 60)
+    } else {
+        format!("{minutes} min")
+    }
 }
 
 pub(super) fn check_bulk(form: &BulkForm) -> Option<&'static str> {
@@ -341,25 +466,54 @@ pub(super) async fn bulk_send(ui: Ui, req: Request) -> Result<Response, AppError
         flash(&ui.session, "error", ui.t("sms.bulk.duplicate")).await?;
         return Ok(Redirect::to("/messaging/sms/bulk").into_response());
     }
+    let start_ms = match parse_start(&ui.state, &form.start_at) {
+        Ok(s) => s,
+        Err(key) => {
+            let msg = ui.t(&key);
+            return render_bulk(&ui, form, None, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    let columns = if form.columns.trim().is_empty() {
+        Default::default()
+    } else {
+        serde_json::from_str(&form.columns).map_err(|_| AppError::BadRequest)?
+    };
     let req = CampaignRequest {
         name: form.name.trim().to_owned(),
         text: form.message.clone(),
         numbers: list.phones,
         groups: Vec::new(),
+        columns,
+        start_ms,
         channel: SendChannel::Sms { route },
     };
     match ui.state.core.submit_campaign(&ui.actor()?, req).await {
         Ok(out) => {
-            let n = out.recipients.to_string();
-            flash(
-                &ui.session,
-                "success",
-                ui.tf(
+            let n = out.queued.to_string();
+            let skipped = out.opted_out.to_string();
+            let text = match out.campaign.start_ms {
+                Some(at) => ui.tf(
+                    "sms.bulk.scheduled",
+                    &[
+                        ("name", &out.campaign.name),
+                        ("n", &n),
+                        ("at", &local_datetime(&ui.state, at)),
+                    ],
+                ),
+                None => ui.tf(
                     "sms.bulk.started",
                     &[("name", &out.campaign.name), ("n", &n)],
                 ),
-            )
-            .await?;
+            };
+            let text = if out.opted_out > 0 {
+                format!(
+                    "{text} {}",
+                    ui.tf("sms.bulk.skipped_opted_out", &[("n", &skipped)])
+                )
+            } else {
+                text
+            };
+            flash(&ui.session, "success", text).await?;
             Ok(Redirect::to("/messaging/sms/bulk").into_response())
         }
         Err(SendError::Forbidden) => Err(AppError::Forbidden),
@@ -401,4 +555,29 @@ pub(super) async fn bulk_pause(ui: Ui, Path(id): Path<i64>) -> Result<Response, 
 #[tracing::instrument(skip_all)]
 pub(super) async fn bulk_resume(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
     campaign_control(ui, id, false).await
+}
+
+/// Cancels a campaign: its messages not yet being sent are skipped (`skip.cancelled`).
+#[tracing::instrument(skip_all)]
+pub(super) async fn bulk_cancel(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+    let n = match ui.state.core.cancel_campaign(&ui.actor()?, id).await {
+        Ok(n) => n,
+        Err(SendError::Store(messagepro_store::StoreError::NotFound(_))) => {
+            return Err(AppError::NotFound);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match n {
+        Some(n) => {
+            let n = n.to_string();
+            flash(
+                &ui.session,
+                "success",
+                ui.tf("sms.bulk.cancelled", &[("n", &n)]),
+            )
+            .await?
+        }
+        None => flash(&ui.session, "error", ui.t("sms.bulk.not_supported")).await?,
+    }
+    Ok(Redirect::to("/messaging/sms/bulk").into_response())
 }

@@ -1,5 +1,5 @@
 //! `/messaging/sms/...` — send one SMS (with a live segment counter, `send.rs`), SMS campaigns
-//! (preview, then send; pause/resume, `bulk.rs`), and the SMS history (filters, pages, CSV export,
+//! (preview, then send now or later; pause/resume/cancel, `bulk.rs`), and the SMS history (filters, pages, CSV export,
 //! `history.rs`). This file holds the routes and what the pages share: the route choice (own
 //! device or credits) and the amounts.
 //!
@@ -52,6 +52,7 @@ pub const RULES: &[RouteRule] = &[
     RouteRule::post("/messaging/sms/bulk/preview", SEND),
     RouteRule::post("/messaging/sms/bulk/{id}/pause", SEND),
     RouteRule::post("/messaging/sms/bulk/{id}/resume", SEND),
+    RouteRule::post("/messaging/sms/bulk/{id}/cancel", SEND),
     RouteRule::get("/messaging/sms/history", READ),
     RouteRule::get("/messaging/sms/history.csv", READ),
 ];
@@ -64,6 +65,7 @@ pub fn router() -> Router<AppState> {
         .route("/messaging/sms/bulk/preview", post(bulk_preview))
         .route("/messaging/sms/bulk/{id}/pause", post(bulk_pause))
         .route("/messaging/sms/bulk/{id}/resume", post(bulk_resume))
+        .route("/messaging/sms/bulk/{id}/cancel", post(bulk_cancel))
         .route("/messaging/sms/history", get(history))
         .route("/messaging/sms/history.csv", get(history_csv))
 }
