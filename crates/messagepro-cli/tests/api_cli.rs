@@ -81,10 +81,33 @@ fn field<'a>(f: &'a [(String, String)], k: &str) -> Option<&'a str> {
     f.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str())
 }
 
+/// Empty unsubscribed and contact lists: a direct send checks the platform's opt-out list
+/// first (and a bulk send to groups their members).
+async fn mount_lists(server: &MockServer) {
+    for p in ["/api/get/unsubscribed", "/api/get/contacts"] {
+        Mock::given(path(p))
+            .respond_with(envelope(200, "Listed", json!([])))
+            .mount(server)
+            .await;
+    }
+}
+
+/// The send requests the server received (the list reads left out).
+async fn sends(server: &MockServer) -> Vec<wiremock::Request> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path().starts_with("/api/send/"))
+        .collect()
+}
+
 #[tokio::test]
 async fn sms_send_posts_the_e164_phone_and_reports_not_enough_credits_with_a_nonzero_exit() {
     // Arrange: the acceptance check of the brief.
     let server = MockServer::start().await;
+    mount_lists(&server).await;
     Mock::given(method("POST"))
         .and(path("/api/send/sms"))
         .respond_with(envelope(
@@ -123,7 +146,7 @@ async fn sms_send_posts_the_e164_phone_and_reports_not_enough_credits_with_a_non
         stderr(&out)
     );
     assert!(!stderr(&out).contains(SECRET));
-    let reqs = server.received_requests().await.unwrap();
+    let reqs = sends(&server).await;
     assert_eq!(reqs.len(), 1);
     let body = String::from_utf8(reqs[0].body.clone()).unwrap();
     assert!(body.contains("phone=%2B224621234567"), "{body}");
@@ -144,6 +167,7 @@ async fn sms_send_posts_the_e164_phone_and_reports_not_enough_credits_with_a_non
 #[tokio::test]
 async fn sms_send_success_prints_the_platform_message() {
     let server = MockServer::start().await;
+    mount_lists(&server).await;
     Mock::given(path("/api/send/sms"))
         .respond_with(envelope(
             200,
@@ -169,7 +193,7 @@ async fn sms_send_success_prints_the_platform_message() {
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("Message has been queued for sending!"));
-    let reqs = server.received_requests().await.unwrap();
+    let reqs = sends(&server).await;
     let f = form(&reqs[0].body);
     assert_eq!(field(&f, "mode"), Some("credits"));
     assert_eq!(field(&f, "gateway"), Some("3"));
@@ -292,6 +316,7 @@ async fn otp_verify_exits_1_when_the_code_is_rejected_and_0_when_accepted() {
 #[tokio::test]
 async fn sms_bulk_merges_numbers_file_numbers_and_groups() {
     let server = MockServer::start().await;
+    mount_lists(&server).await;
     Mock::given(path("/api/send/sms.bulk"))
         .respond_with(envelope(
             200,
@@ -326,7 +351,7 @@ async fn sms_bulk_merges_numbers_file_numbers_and_groups() {
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("Bulk messages has been queued for sending!"));
-    let reqs = server.received_requests().await.unwrap();
+    let reqs = sends(&server).await;
     let f = form(&reqs[0].body);
     assert_eq!(
         field(&f, "numbers"),
@@ -388,6 +413,7 @@ async fn lists_page_through_everything_with_page_1_and_a_growing_limit() {
 #[tokio::test]
 async fn whatsapp_send_to_a_local_number_sends_e164_recipient() {
     let server = MockServer::start().await;
+    mount_lists(&server).await;
     Mock::given(path("/api/send/whatsapp"))
         .respond_with(envelope(
             200,
@@ -412,7 +438,7 @@ async fn whatsapp_send_to_a_local_number_sends_e164_recipient() {
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let reqs = server.received_requests().await.unwrap();
+    let reqs = sends(&server).await;
     let f = form(&reqs[0].body);
     assert_eq!(field(&f, "recipient"), Some("+224621234567"));
     assert_eq!(field(&f, "type"), Some("text"));

@@ -175,3 +175,56 @@ async fn sms_send_and_bulk_leave_opted_out_numbers_alone() {
     sent.sort();
     assert_eq!(sent, ["224621000903", "224621000904"]);
 }
+
+#[tokio::test]
+async fn a_bulk_send_to_a_group_holding_an_opted_out_member_is_refused_and_sends_nothing() {
+    let (_child, url) = start().await;
+    let fx = control(&url, "fixture", None).await;
+    let device = fx["devices"]["online"]["unique"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let group = fx["groups"][0]["id"].as_u64().expect("a group");
+    let member = fx["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["groups"]
+                .as_array()
+                .is_some_and(|g| g.iter().any(|x| x.as_u64() == Some(group)))
+        })
+        .expect("a member")["phone"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    control(
+        &url,
+        "inbound/sms",
+        Some(json!({"from": member, "message": "STOP"})),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = cli(
+        dir.path(),
+        &url,
+        &[
+            "sms",
+            "bulk",
+            "--message",
+            "Promo",
+            "--groups",
+            &group.to_string(),
+            "--device",
+            &device,
+        ],
+    )
+    .await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("member(s) of the chosen groups opted out"),
+        "{err}"
+    );
+    assert!(ledger_to(&url).await.is_empty(), "nothing sent");
+}

@@ -504,3 +504,136 @@ async fn an_empty_import_is_refused_with_a_sentence_that_htmx_can_show() {
     assert!(html.contains("Le fichier est vide"));
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_opted_out_page_lists_adds_and_removes_numbers_with_clear_errors() {
+    let app = spawn_app_with_sim().await;
+    app.login_as("superviseur").await;
+    // a number that is not one
+    let (status, html) = body(
+        app.post(
+            "/messaging/suppressions",
+            &[("phone", "abc"), ("reason", "x")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("Numéro invalide"), "{html}");
+    assert!(
+        app.store
+            .list_suppressions(None, 10, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // a local number, with a reason
+    let (status, _) = body(
+        app.post(
+            "/messaging/suppressions",
+            &[("phone", "621 00 09 10"), ("reason", "demande client")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, html) = body(app.get("/messaging/suppressions").await).await;
+    assert!(html.contains("+224621000910 est désinscrit"), "{html}");
+    assert!(
+        html.contains("+224621000910")
+            && html.contains("demande client")
+            && html.contains("Console / API"),
+        "listed with why and where from: {html}"
+    );
+    // searched by the digits as typed
+    let (_, found) = body(app.get("/messaging/suppressions?q=621+00+09").await).await;
+    assert!(found.contains("+224621000910"), "{found}");
+    let (_, none) = body(app.get("/messaging/suppressions?q=33").await).await;
+    assert!(!none.contains("+224621000910"), "{none}");
+    // a single send to it is refused and recorded « Non envoyé »
+    let device = app.online_device();
+    let (_, sent) = body(
+        app.post(
+            "/messaging/sms/send",
+            &[
+                ("phone", "621000910"),
+                ("message", "Bonjour"),
+                ("mode", "devices"),
+                ("device", &device),
+                (
+                    "nonce",
+                    &helpers::nonce_in(&body(app.get("/messaging/sms/send").await).await.1)
+                        .unwrap(),
+                ),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        sent.contains("s&#39;est désinscrit") || sent.contains("s'est désinscrit"),
+        "{sent}"
+    );
+    assert!(app.sim.ledger().is_empty());
+    // opted back in
+    let (status, _) = body(
+        app.post(
+            "/messaging/suppressions/remove",
+            &[("phone", "+224621000910")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, html) = body(app.get("/messaging/suppressions").await).await;
+    assert!(html.contains("+224621000910 est réinscrit"), "{html}");
+    assert!(
+        app.store
+            .list_suppressions(None, 10, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let actions: Vec<String> = app
+        .store
+        .list_audit(&AuditFilter::default(), Page::first(50))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    assert!(
+        actions.contains(&"contact.opt_out".to_string()),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"contact.opt_in".to_string()),
+        "{actions:?}"
+    );
+    // a reader sees the list but may not change it
+    app.state
+        .core
+        .opt_out(
+            &messagepro_core::Actor::System { name: "test" },
+            &messagepro::Phone::parse_international("+224621000911").unwrap(),
+            Some("STOP"),
+        )
+        .await
+        .unwrap();
+    let reader = helpers::TestApp::with_client(&app, helpers::new_client());
+    reader.login_as("lecteur").await;
+    let (status, html) = body(reader.get("/messaging/suppressions").await).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("+224621000911") && !html.contains("name=\"reason\""),
+        "{html}"
+    );
+    let (status, _) = body(
+        reader
+            .post("/messaging/suppressions", &[("phone", "621000912")])
+            .await,
+    )
+    .await;
+    assert_eq!(status, 403);
+    app.cleanup().await;
+}

@@ -885,3 +885,186 @@ async fn the_history_and_its_export_show_the_message_pro_id_when_it_is_known() {
     assert!(lines.next().unwrap().ends_with(&format!(";{id}")), "{csv}");
     app.cleanup().await;
 }
+
+/// The `recipients` hidden field of the preview's confirm form, if the form is there.
+fn confirm_numbers(html: &str) -> Option<String> {
+    regex_lite::Regex::new(r#"name="recipients" value="([^"]+)""#)
+        .unwrap()
+        .captures(html)
+        .map(|c| c[1].to_owned())
+}
+
+fn nonce_of(html: &str) -> String {
+    regex_lite::Regex::new(r#"name="nonce" value="([^"]+)""#)
+        .unwrap()
+        .captures(html)
+        .expect("nonce")[1]
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_personalised_campaign_previews_each_customer_and_a_missing_name_blocks_the_send() {
+    let app = spawn_app_with_sim().await;
+    app.login_as("operateur").await;
+    app.store
+        .insert_contact("Aïssatou", "+224621000951", 0)
+        .await
+        .unwrap();
+    app.store
+        .insert_contact("Mamadou", "+224621000952", 0)
+        .await
+        .unwrap();
+    let device = app.online_device();
+    let preview = |recipients: &'static str, message: &'static str| {
+        let device = device.clone();
+        let app = &app;
+        async move {
+            let r = app
+                .post(
+                    "/messaging/sms/bulk/preview",
+                    &[
+                        ("name", "Relance"),
+                        ("message", message),
+                        ("recipients", recipients),
+                        ("mode", "devices"),
+                        ("device", &device),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status(), 200);
+            body(r).await
+        }
+    };
+    // two known customers: each sees their own name
+    let b = preview("621000951\n621000952", "Bonjour {{contact.name}}").await;
+    assert!(
+        b.contains("Bonjour Aïssatou") && b.contains("Bonjour Mamadou"),
+        "{b}"
+    );
+    let numbers = confirm_numbers(&b).expect("the send is offered");
+    // a third number nobody named: the preview says who and blocks the send
+    let b = preview(
+        "621000951\n621000952\n629999901",
+        "Bonjour {{contact.name}}",
+    )
+    .await;
+    assert!(
+        b.contains("+224629999901 n&#39;a pas de valeur pour {{contact.name}} (1 destinataire(s) concernés)"),
+        "{b}"
+    );
+    assert!(confirm_numbers(&b).is_none(), "no send button: {b}");
+    // an unknown variable is named
+    let b = preview("621000951", "Bonjour {{contact.prenom}}").await;
+    assert!(b.contains("Variable inconnue {{contact.prenom}}"), "{b}");
+    assert!(confirm_numbers(&b).is_none());
+    assert!(app.sim.ledger().is_empty());
+    // the good one is sent: names, never numbers
+    let page = body(app.get("/messaging/sms/bulk").await).await;
+    let r = app
+        .post(
+            "/messaging/sms/bulk",
+            &[
+                ("name", "Relance"),
+                ("message", "Bonjour {{contact.name}}"),
+                ("recipients", &numbers),
+                ("mode", "devices"),
+                ("device", &device),
+                ("nonce", &nonce_of(&page)),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    app.settle().await;
+    let mut texts: Vec<String> = app.sim.ledger().into_iter().map(|e| e.text).collect();
+    texts.sort();
+    assert_eq!(texts, ["Bonjour Aïssatou", "Bonjour Mamadou"]);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_campaign_scheduled_for_later_waits_and_can_be_cancelled() {
+    let app = spawn_app_with_sim().await;
+    app.login_as("operateur").await;
+    let device = app.online_device();
+    // the console's time zone is Africa/Conakry (UTC+0)
+    let at = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    let now = messagepro_core::Clock::now_ms(&app.clock);
+    let later = at(now + 3 * 3_600_000);
+    let form = |start: &str, nonce: &str| {
+        vec![
+            ("name".to_string(), "Soldes du soir".to_string()),
+            ("message".into(), "Soldes ce soir".into()),
+            ("recipients".into(), "+224621000961".into()),
+            ("mode".into(), "devices".into()),
+            ("device".into(), device.clone()),
+            ("start_at".into(), start.to_owned()),
+            ("nonce".into(), nonce.to_owned()),
+        ]
+    };
+    let post = |f: Vec<(String, String)>, path: String| {
+        let app = &app;
+        async move {
+            let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let r = app.post(&path, &f).await;
+            (r.status(), body(r).await)
+        }
+    };
+    // a time already past is refused, in words
+    let (_, b) = post(
+        form(&at(now - 3_600_000), ""),
+        "/messaging/sms/bulk/preview".into(),
+    )
+    .await;
+    assert!(b.contains("La date de départ est déjà passée"), "{b}");
+    assert!(confirm_numbers(&b).is_none(), "nothing to confirm");
+    let (_, b) = post(form(&later, ""), "/messaging/sms/bulk/preview".into()).await;
+    assert!(b.contains("Départ programmé le"), "{b}");
+    assert!(
+        b.contains("Programmer l&#39;envoi") || b.contains("Programmer l'envoi"),
+        "{b}"
+    );
+    let nonce = nonce_of(&body(app.get("/messaging/sms/bulk").await).await);
+    let (status, _) = post(form(&later, &nonce), "/messaging/sms/bulk".into()).await;
+    assert_eq!(status, 303);
+    let b = body(app.get("/messaging/sms/bulk").await).await;
+    assert!(b.contains("programmée pour 1 destinataires"), "{b}");
+    assert!(b.contains("Programmée :"), "listed as scheduled: {b}");
+    // nothing leaves before its time
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(app.sim.ledger().is_empty());
+    let c = app
+        .store
+        .list_campaigns(Page::first(5))
+        .await
+        .unwrap()
+        .remove(0);
+    let (status, _) = post(vec![], format!("/messaging/sms/bulk/{}/cancel", c.id)).await;
+    assert_eq!(status, 303);
+    let b = body(app.get("/messaging/sms/bulk").await).await;
+    assert!(
+        b.contains("Campagne annulée : 1 message(s) ne seront pas envoyés."),
+        "{b}"
+    );
+    assert!(
+        !b.contains("Programmée :"),
+        "no longer shown as scheduled: {b}"
+    );
+    assert!(b.contains("Annulée"), "{b}");
+    let m = all_messages(&app).await.remove(0);
+    assert_eq!(
+        (m.status, m.platform_message.as_deref()),
+        (MessageStatus::Skipped, Some("skip.cancelled"))
+    );
+    app.clock.advance(std::time::Duration::from_secs(4 * 3600));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        app.sim.ledger().is_empty(),
+        "a cancelled campaign never starts"
+    );
+    app.cleanup().await;
+}

@@ -28,43 +28,14 @@ struct Env {
     _dir: Option<tempfile::TempDir>,
 }
 
-async fn store() -> (Store, Option<String>, Option<tempfile::TempDir>) {
-    match std::env::var("MESSAGEPRO_TEST_DATABASE_URL") {
-        Ok(url) => {
-            let schema = format!("e_{}", rand_suffix());
-            let s = Store::connect_postgres_schema(&url, &schema).await.unwrap();
-            s.migrate().await.unwrap();
-            (s, Some(schema), None)
-        }
-        Err(_) => {
-            let dir = tempfile::tempdir().unwrap();
-            let s = Store::connect(&format!("sqlite://{}/e.db", dir.path().display()))
-                .await
-                .unwrap();
-            s.migrate().await.unwrap();
-            (s, None, Some(dir))
-        }
-    }
-}
+mod common;
 
-fn rand_suffix() -> String {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let n = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{n:x}{:x}", std::process::id())
+async fn store() -> (Store, Option<String>, Option<tempfile::TempDir>) {
+    common::store("e").await
 }
 
 fn client(sim: &SimHandle, timeout: Duration) -> messagepro::Client {
-    messagepro::Client::builder()
-        .base_url(sim.url())
-        .secret(SECRET)
-        .timeout(timeout)
-        .read_retries(3)
-        .retry_backoff(Duration::from_millis(20))
-        .build()
-        .unwrap()
+    common::client(sim, SECRET, timeout)
 }
 
 fn settings() -> CoreSettings {

@@ -34,42 +34,14 @@ struct Env {
     _dir: Option<tempfile::TempDir>,
 }
 
-async fn store() -> (Store, Option<String>, Option<tempfile::TempDir>) {
-    match std::env::var("MESSAGEPRO_TEST_DATABASE_URL") {
-        Ok(url) => {
-            let schema = format!("p_{}", suffix());
-            let s = Store::connect_postgres_schema(&url, &schema).await.unwrap();
-            s.migrate().await.unwrap();
-            (s, Some(schema), None)
-        }
-        Err(_) => {
-            let dir = tempfile::tempdir().unwrap();
-            let s = Store::connect(&format!("sqlite://{}/p.db", dir.path().display()))
-                .await
-                .unwrap();
-            s.migrate().await.unwrap();
-            (s, None, Some(dir))
-        }
-    }
-}
+mod common;
 
-fn suffix() -> String {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{n:x}{:x}", std::process::id())
+async fn store() -> (Store, Option<String>, Option<tempfile::TempDir>) {
+    common::store("p").await
 }
 
 fn client(sim: &SimHandle) -> messagepro::Client {
-    messagepro::Client::builder()
-        .base_url(sim.url())
-        .secret(SECRET)
-        .timeout(Duration::from_secs(5))
-        .read_retries(3)
-        .retry_backoff(Duration::from_millis(20))
-        .build()
-        .unwrap()
+    common::client(sim, SECRET, Duration::from_secs(5))
 }
 
 fn settings(policy: PolicySettings) -> CoreSettings {

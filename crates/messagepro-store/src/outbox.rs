@@ -316,7 +316,7 @@ impl Store {
 
     /// Records a campaign, one message per recipient (with its job, or none for a recipient
     /// skipped by policy — its message is already `skipped`) and the audit entry in **one
-    /// transaction**, set-based (a few statements per 2,000 rows: 100,000 recipients are one
+    /// transaction**, set-based (two statements per 10,000 rows: 100,000 recipients are one
     /// commit, `docs/benchmarks.md`). Recipients must be distinct within the campaign (jobs are
     /// matched to their message by recipient): a duplicate is [`StoreError::Conflict`]. Returns
     /// the campaign and how many jobs were queued.
@@ -340,8 +340,8 @@ impl Store {
                  FROM jsonb_to_recordset($1::jsonb) AS v(c TEXT, r TEXT, t TEXT, ro TEXT, s TEXT, sg BIGINT, cb BIGINT, pm TEXT) \
                  RETURNING id, recipient",
                 "INSERT INTO outbox_jobs (message_id, payload, state, attempt, max_attempts, run_at_ms, created_ms, updated_ms) \
-                 SELECT v.m, v.p, 'ready', 0, v.x, v.run, $2, $2 \
-                 FROM jsonb_to_recordset($1::jsonb) AS v(m BIGINT, p TEXT, x BIGINT, run BIGINT)",
+                 SELECT v.m, v.p::text, 'ready', 0, v.x, v.run, $2, $2 \
+                 FROM jsonb_to_recordset($1::jsonb) AS v(m BIGINT, p JSONB, x BIGINT, run BIGINT)",
             )
         } else {
             (
@@ -350,36 +350,77 @@ impl Store {
                  SELECT value ->> 'c', value ->> 'r', value ->> 't', value ->> 'ro', value ->> 's', value ->> 'sg', \
                  value ->> 'cb', $2, value ->> 'pm', $3, $3 FROM json_each($1) RETURNING id, recipient",
                 "INSERT INTO outbox_jobs (message_id, payload, state, attempt, max_attempts, run_at_ms, created_ms, updated_ms) \
-                 SELECT value ->> 'm', value ->> 'p', 'ready', 0, value ->> 'x', value ->> 'run', $2, $2 FROM json_each($1)",
+                 SELECT value ->> 'm', value -> 'p', 'ready', 0, value ->> 'x', value ->> 'run', $2, $2 FROM json_each($1)",
             )
         };
+        // rows serialised straight from borrowed fields (no `serde_json::Value` per row)
+        #[derive(serde::Serialize)]
+        struct MsgRow<'a> {
+            c: &'a str,
+            r: &'a str,
+            t: &'a str,
+            ro: &'a str,
+            s: &'a str,
+            sg: i64,
+            cb: Option<i64>,
+            pm: Option<&'a str>,
+        }
+        #[derive(serde::Serialize)]
+        struct JobRow<'a> {
+            m: Option<i64>,
+            p: &'a serde_json::Value,
+            x: i64,
+            run: i64,
+        }
         let message_json = |chunk: &[(NewMessage, Admit)]| {
-            let v: Vec<serde_json::Value> = chunk
+            // a campaign's rows share one route: serialised once, not per row
+            let mut routes: Vec<(&serde_json::Value, String)> = Vec::new();
+            for (m, _) in chunk {
+                if routes.last().is_none_or(|(v, _)| *v != &m.route) {
+                    routes.push((&m.route, m.route.to_string()));
+                }
+            }
+            let mut k = 0;
+            let v: Vec<MsgRow<'_>> = chunk
                 .iter()
                 .map(|(m, a)| {
                     let (status, reason) = match a {
                         Admit::Queue(_) => (m.status, None),
-                        Admit::Skip(r) => (MessageStatus::Skipped, Some(r)),
+                        Admit::Skip(r) => (MessageStatus::Skipped, Some(r.as_str())),
                     };
-                    serde_json::json!({"c": m.channel.as_str(), "r": m.recipient, "t": m.text,
-                        "ro": m.route.to_string(), "s": status.as_str(), "sg": m.segments,
-                        "cb": m.created_by, "pm": reason})
+                    if routes[k].0 != &m.route {
+                        k += 1;
+                    }
+                    MsgRow {
+                        c: m.channel.as_str(),
+                        r: &m.recipient,
+                        t: &m.text,
+                        ro: &routes[k].1,
+                        s: status.as_str(),
+                        sg: m.segments,
+                        cb: m.created_by,
+                        pm: reason,
+                    }
                 })
                 .collect();
-            serde_json::Value::Array(v).to_string()
+            serde_json::to_string(&v).unwrap_or_else(|_| "[]".into())
         };
-        let job_json =
-            |chunk: &[(NewMessage, Admit)], ids: &std::collections::HashMap<String, i64>| {
-                let v: Vec<serde_json::Value> = chunk
+        let job_json = |chunk: &[(NewMessage, Admit)],
+                        ids: &std::collections::HashMap<String, i64>| {
+            let v: Vec<JobRow<'_>> = chunk
                 .iter()
                 .filter_map(|(m, a)| {
                     let Admit::Queue(j) = a else { return None };
-                    Some(serde_json::json!({"m": ids.get(&m.recipient), "p": j.payload.to_string(),
-                        "x": j.max_attempts, "run": j.run_at_ms}))
+                    Some(JobRow {
+                        m: ids.get(&m.recipient).copied(),
+                        p: &j.payload,
+                        x: j.max_attempts,
+                        run: j.run_at_ms,
+                    })
                 })
                 .collect();
-                (!v.is_empty()).then(|| serde_json::Value::Array(v).to_string())
-            };
+            (!v.is_empty()).then(|| serde_json::to_string(&v).unwrap_or_else(|_| "[]".into()))
+        };
         let (cid, jobs) = on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
             let cid: i64 = sqlx::query_scalar(
@@ -388,9 +429,10 @@ impl Store {
                 .bind(&c.name).bind(c.channel.as_str()).bind(c.status.as_str()).bind(c.total)
                 .bind(c.created_by).bind(now_ms).bind(c.start_ms).fetch_one(&mut *tx).await?;
             let mut jobs = 0;
-            for chunk in rows.chunks(2_000) {
+            for chunk in rows.chunks(10_000) {
+                let mj = message_json(chunk);
                 let ids: std::collections::HashMap<String, i64> = sqlx::query_as::<_, (i64, String)>(ins_messages)
-                    .bind(message_json(chunk)).bind(cid).bind(now_ms)
+                    .bind(mj).bind(cid).bind(now_ms)
                     .fetch_all(&mut *tx).await?
                     .into_iter().map(|(id, r)| (r, id)).collect();
                 if let Some(json) = job_json(chunk, &ids) {

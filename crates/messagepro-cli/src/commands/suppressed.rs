@@ -3,7 +3,8 @@
 //! for API sends — so the CLI does, before anything leaves, against both lists it can see:
 //! the console's suppression list when the console's database is configured and exists
 //! (`MESSAGEPRO_DATABASE_URL`, the configuration file, or `./data/messagepro.db`), and the
-//! platform's `get/unsubscribed`.
+//! platform's `get/unsubscribed` (when it cannot be read — a key without that permission — the
+//! CLI says so on stderr and goes on with the local list).
 
 use std::collections::HashSet;
 
@@ -42,14 +43,20 @@ pub async fn among(client: &Client, g: &Globals, phones: &[Phone]) -> anyhow::Re
         store.close().await;
     }
     let country = client.default_country().to_owned();
-    for u in client
-        .all_unsubscribed()
-        .await
-        .context("cannot read Message Pro's unsubscribed list")?
-    {
-        if let Ok(p) = Phone::parse(&u.phone, &country) {
-            out.insert(p.e164().to_owned());
+    match client.all_unsubscribed().await {
+        Ok(rows) => {
+            for u in rows {
+                if let Ok(p) = Phone::parse(&u.phone, &country) {
+                    out.insert(p.e164().to_owned());
+                }
+            }
         }
+        // a key without `get_unsubscribed`, an older build: said, not fatal — the console's
+        // list (when there is one) was checked
+        Err(e) => eprintln!(
+            "warning: Message Pro's unsubscribed list could not be read ({e}); \
+             sending without that check"
+        ),
     }
     Ok(phones
         .iter()

@@ -15,6 +15,8 @@ pub struct CampaignRow {
     pub waiting: i64,
     /// The scheduled start, formatted, while it has not come.
     pub starts: Option<String>,
+    /// While quiet hours hold in the console's time zone: when they end (local time).
+    pub quiet_until: Option<String>,
     /// Percentage of rows with a final status.
     pub progress: i64,
     /// Whether the viewer may pause or resume it (its creator, or `messaging.manage_campaigns`).
@@ -54,6 +56,8 @@ pub struct Preview {
     pub duration: Option<String>,
     /// The scheduled start, formatted.
     pub starts: Option<String>,
+    /// Quiet hours at the start in the console's time zone: when the messages will leave.
+    pub quiet_until: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -132,8 +136,12 @@ pub(super) async fn campaign_rows(
             waiting: (c.total - sent - failed - skipped).max(0),
             starts: c
                 .start_ms
-                .filter(|s| *s > now)
+                .filter(|s| *s > now && c.status == CampaignStatus::Queued)
                 .map(|s| local_datetime(state, s)),
+            quiet_until: (c.status == CampaignStatus::Running
+                && c.total - sent - failed - skipped > 0)
+                .then(|| quiet_until(state, now))
+                .flatten(),
             sent,
             failed,
             skipped,
@@ -257,10 +265,23 @@ pub(super) async fn read_bulk_form(state: &AppState, req: Request) -> Result<Bul
 }
 
 /// Builds the preview: numbers from the textarea, the file and the groups' members.
+/// Why a preview could not be built: a translation key, or core's refusal (a template error
+/// names its variable).
+pub(super) enum PreviewError {
+    Key(String),
+    Send(SendError),
+}
+
+impl From<String> for PreviewError {
+    fn from(key: String) -> Self {
+        PreviewError::Key(key)
+    }
+}
+
 pub(super) async fn build_preview(
     state: &AppState,
     form: &BulkForm,
-) -> Result<(RecipientList, Preview), String> {
+) -> Result<(RecipientList, Preview), PreviewError> {
     let country = &state.settings.default_country;
     let mut list = RecipientList::new();
     list.add_text("list", &form.recipients, country);
@@ -284,14 +305,10 @@ pub(super) async fn build_preview(
         SendChannel::Sms { route },
     );
     req.columns = list.columns.clone();
-    let core_preview = state
-        .core
-        .preview_campaign(&req)
-        .await
-        .map_err(|e| match e {
-            SendError::Template(t) => format!("send.error.{}", t.code()),
-            other => crate::send::message_key(&other),
-        })?;
+    let core_preview = match state.core.preview_campaign(&req).await {
+        Ok(p) => p,
+        Err(e) => return Err(PreviewError::Send(e)),
+    };
     let worst = if core_preview.worst_text.is_empty() {
         form.message.clone()
     } else {
@@ -342,6 +359,10 @@ pub(super) async fn build_preview(
         duration: (core_preview.duration_ms >= 60_000)
             .then(|| duration_words(core_preview.duration_ms)),
         starts: start_ms.map(|s| local_datetime(state, s)),
+        quiet_until: quiet_until(
+            state,
+            start_ms.unwrap_or_else(|| state.core.clock().now_ms()),
+        ),
     };
     Ok((list, preview))
 }
@@ -388,6 +409,20 @@ pub(super) fn local_datetime(state: &AppState, ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// When quiet hours that hold at `at_ms` in the console's time zone end, as local `HH:MM`
+/// (`None` outside quiet hours). Recipients in other zones follow their own clocks; this is
+/// what the page can say in one line.
+fn quiet_until(state: &AppState, at_ms: i64) -> Option<String> {
+    let q = state.settings.policy.quiet_hours;
+    let tz = state.settings.time_zone;
+    let open = q.next_allowed(&[tz], at_ms);
+    (open > at_ms).then(|| {
+        chrono::DateTime::from_timestamp_millis(open)
+            .map(|d| d.with_timezone(&tz).format("%H:%M").to_string())
+            .unwrap_or_default()
+    })
+}
+
 /// A duration as `2 h 05 min` / `7 min`.
 fn duration_words(ms: i64) -> String {
     let minutes = (ms + 59_999) / 60_000;
@@ -423,8 +458,14 @@ pub(super) async fn bulk_preview(ui: Ui, req: Request) -> Result<Response, AppEr
                 .then(|| ui.t("sms.error.no_recipients"));
             render_bulk(&ui, form, Some(preview), error, StatusCode::OK).await
         }
-        Err(key) => {
+        Err(PreviewError::Key(key)) => {
             let msg = ui.t(&key);
+            render_bulk(&ui, form, None, Some(msg), StatusCode::OK).await
+        }
+        Err(PreviewError::Send(SendError::Forbidden)) => Err(AppError::Forbidden),
+        Err(PreviewError::Send(SendError::Store(e))) => Err(e.into()),
+        Err(PreviewError::Send(e)) => {
+            let msg = crate::send::user_message(&e, &ui.state.i18n, ui.lang);
             render_bulk(&ui, form, None, Some(msg), StatusCode::OK).await
         }
     }

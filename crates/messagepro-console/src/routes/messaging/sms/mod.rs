@@ -25,7 +25,9 @@ use http::{StatusCode, header};
 use messagepro::sms::{Encoding, analyze};
 use messagepro::{Gateway, Phone, Rates, Sim, SmsRoute};
 use messagepro_core::pricing::{self, Price};
-use messagepro_store::{Campaign, Channel, Message, MessageFilter, MessageStatus, Page};
+use messagepro_store::{
+    Campaign, CampaignStatus, Channel, Message, MessageFilter, MessageStatus, Page,
+};
 use serde::Deserialize;
 
 use crate::app::AppState;
