@@ -1068,3 +1068,87 @@ async fn a_campaign_scheduled_for_later_waits_and_can_be_cancelled() {
     );
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_campaign_list_refreshes_alone_and_links_to_each_recipients_status() {
+    let app = spawn_app_with_sim().await;
+    app.login_as("operateur").await;
+    let device = app.online_device();
+    let page = body(app.get("/messaging/sms/bulk").await).await;
+    assert!(
+        page.contains(r#"hx-get="/messaging/sms/bulk/campaigns" hx-trigger="every 5s""#),
+        "the list polls: {page}"
+    );
+    let r = app
+        .post(
+            "/messaging/sms/bulk",
+            &[
+                ("name", "Arrivage"),
+                ("message", "Nouvel arrivage"),
+                ("recipients", "+224621000971,+224621000972"),
+                ("mode", "devices"),
+                ("device", &device),
+                ("nonce", &nonce_of(&page)),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    app.settle().await;
+    // another SMS, not of the campaign
+    app.store
+        .insert_message(
+            &messagepro_store::NewMessage {
+                channel: messagepro_store::Channel::Sms,
+                recipient: "+224621000979".into(),
+                text: "Hors campagne".into(),
+                route: serde_json::json!({"mode": "devices", "device": "d", "sim": 1}),
+                status: MessageStatus::Sent,
+                segments: 1,
+                created_by: None,
+                campaign_id: None,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+    let r = app.get("/messaging/sms/bulk/campaigns").await;
+    assert_eq!(r.status(), 200);
+    let frag = body(r).await;
+    assert!(
+        frag.starts_with("<section class=\"card\" id=\"campaigns\""),
+        "a fragment: {frag}"
+    );
+    assert!(!frag.contains("<html"), "no layout: {frag}");
+    assert!(frag.contains("Arrivage"), "{frag}");
+    let c = app
+        .store
+        .list_campaigns(Page::first(1))
+        .await
+        .unwrap()
+        .remove(0);
+    let link = format!("/messaging/sms/history?campaign={}", c.id);
+    assert!(frag.contains(&link), "{frag}");
+    let h = body(app.get(&link).await).await;
+    assert!(
+        h.contains("+224621000971") && h.contains("+224621000972"),
+        "{h}"
+    );
+    assert!(
+        !h.contains("+224621000979"),
+        "only the campaign's rows: {h}"
+    );
+    let csv = body(
+        app.get(&format!("/messaging/sms/history.csv?campaign={}", c.id))
+            .await,
+    )
+    .await;
+    assert_eq!(csv.lines().count(), 3, "header + two recipients: {csv}");
+    // a reader may not poll a sender's page
+    let reader = helpers::TestApp::with_client(&app, helpers::new_client());
+    reader.login_as("lecteur").await;
+    assert_eq!(
+        reader.get("/messaging/sms/bulk/campaigns").await.status(),
+        403
+    );
+    app.cleanup().await;
+}

@@ -195,6 +195,25 @@ pub(super) async fn render_bulk(
     Ok(r)
 }
 
+/// The campaign list alone: the page polls it every 5 s, so progress moves without a reload
+/// (no form token, no platform call — only the local counts).
+#[derive(Template)]
+#[template(path = "messaging/_campaigns.html")]
+pub(super) struct CampaignsFragment {
+    page: PageCtx,
+    campaigns: Vec<CampaignRow>,
+    can_send: bool,
+}
+
+#[tracing::instrument(skip_all)]
+pub(super) async fn bulk_campaigns(ui: Ui) -> Result<Response, AppError> {
+    render(&CampaignsFragment {
+        page: ui.page("sms.bulk.title"),
+        campaigns: campaign_rows(&ui.state, ui.user()?).await?,
+        can_send: ui.user()?.can(Permission::SendSms),
+    })
+}
+
 #[tracing::instrument(skip_all)]
 pub(super) async fn bulk_page(ui: Ui) -> Result<Response, AppError> {
     let form = BulkForm {

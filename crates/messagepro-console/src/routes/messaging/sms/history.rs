@@ -52,6 +52,8 @@ pub struct HistoryFilters {
     pub to: String,
     /// User id of the sender.
     pub sender: String,
+    /// A campaign's id: its recipients, one row each, with their status.
+    pub campaign: String,
     pub before: Option<i64>,
 }
 
@@ -81,6 +83,14 @@ impl HistoryFilters {
         if !self.to.trim().is_empty() {
             f.to_ms = Some(day_ms(&self.to).ok_or("sms.history.bad_date")? + 86_400_000);
         }
+        if !self.campaign.trim().is_empty() {
+            f.campaign_id = Some(
+                self.campaign
+                    .trim()
+                    .parse()
+                    .map_err(|_| "sms.history.bad_filter")?,
+            );
+        }
         if !self.sender.trim().is_empty() {
             f.created_by = Some(
                 self.sender
@@ -100,6 +110,7 @@ impl HistoryFilters {
             .append_pair("from", &self.from)
             .append_pair("to", &self.to)
             .append_pair("sender", &self.sender)
+            .append_pair("campaign", &self.campaign)
             .finish()
     }
 }

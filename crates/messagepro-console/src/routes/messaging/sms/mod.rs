@@ -50,6 +50,7 @@ pub const RULES: &[RouteRule] = &[
     RouteRule::post("/messaging/sms/send", SEND),
     RouteRule::post("/messaging/sms/analyze", SEND),
     RouteRule::get("/messaging/sms/bulk", SEND),
+    RouteRule::get("/messaging/sms/bulk/campaigns", SEND),
     RouteRule::post("/messaging/sms/bulk", SEND),
     RouteRule::post("/messaging/sms/bulk/preview", SEND),
     RouteRule::post("/messaging/sms/bulk/{id}/pause", SEND),
@@ -64,6 +65,7 @@ pub fn router() -> Router<AppState> {
         .route("/messaging/sms/send", get(send_page).post(send_submit))
         .route("/messaging/sms/analyze", post(analyze_fragment))
         .route("/messaging/sms/bulk", get(bulk_page).post(bulk_send))
+        .route("/messaging/sms/bulk/campaigns", get(bulk_campaigns))
         .route("/messaging/sms/bulk/preview", post(bulk_preview))
         .route("/messaging/sms/bulk/{id}/pause", post(bulk_pause))
         .route("/messaging/sms/bulk/{id}/resume", post(bulk_resume))
