@@ -14,8 +14,10 @@
 //!   id where the build returns ids, by recipient + text in the lists otherwise.
 //! - [`otp`] — one-time codes: CSPRNG, keyed hash, phone + purpose, attempts, single use, limits.
 //! - [`nonce`] — one-time form tokens (double-submit guard) in the database.
-//! - [`recipients`] — reading typed or uploaded recipient lists; [`Core::group_members`]
-//!   expands platform groups (less opted-out contacts) for a campaign and its preview alike.
+//! - [`recipients`] — reading typed or uploaded recipient lists (with the CSV columns of a file
+//!   with a header); [`Core::group_members`] expands platform groups.
+//! - [`campaign`] — campaigns as per-recipient work: expansion, rendering, opt-out, pace
+//!   offsets, schedule; preview, pause / resume / cancel / reschedule.
 //! - [`contacts`] — CSV import with a per-row report, and the two-way sync with the platform's
 //!   contacts and groups.
 //! - [`pricing`] — unit prices from the platform's rates and the cost estimate of a send.

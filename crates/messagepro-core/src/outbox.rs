@@ -417,7 +417,7 @@ impl Core {
             _ => None,
         };
         let gate = match &payload {
-            Ok(p) => self.gate(p).await,
+            Ok(p) => self.gate(p, job.suppressed).await,
             Err(_) => crate::policy::Gate::Go,
         };
         match gate {

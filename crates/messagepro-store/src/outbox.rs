@@ -62,6 +62,10 @@ pub struct Job {
     pub last_error: Option<String>,
     pub created_ms: i64,
     pub updated_ms: i64,
+    /// Set by the claim, in the claim's transaction: the message's recipient is on the
+    /// suppression list (one statement per claim, not one read per job).
+    #[sqlx(default)]
+    pub suppressed: bool,
 }
 
 impl Job {
@@ -146,6 +150,8 @@ struct TurnSql {
     finish_jobs: &'static str,
     messages: &'static str,
     pick: &'static str,
+    /// Which of the claimed messages (`$1` JSON array of ids) go to a suppressed number.
+    suppressed: &'static str,
 }
 
 const POSTGRES_TURN: TurnSql = TurnSql {
@@ -163,6 +169,8 @@ const POSTGRES_TURN: TurnSql = TurnSql {
         WHERE m.id = v.m",
     pick: "SELECT id FROM outbox_jobs WHERE state = 'ready' AND run_at_ms <= $3 \
         ORDER BY run_at_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED",
+    suppressed: "SELECT m.id FROM messages m JOIN suppressions s ON s.phone = m.recipient \
+        WHERE m.id IN (SELECT (jsonb_array_elements_text($1::jsonb))::bigint)",
 };
 
 // `+state`: without the unary plus SQLite's planner walks the state index and probes the JSON
@@ -184,6 +192,8 @@ const SQLITE_TURN: TurnSql = TurnSql {
         WHERE messages.id = v.m",
     pick: "SELECT id FROM outbox_jobs WHERE state = 'ready' AND run_at_ms <= $3 \
         ORDER BY run_at_ms, id LIMIT $4",
+    suppressed: "SELECT m.id FROM messages m JOIN suppressions s ON s.phone = m.recipient \
+        WHERE m.id IN (SELECT value FROM json_each($1))",
 };
 
 /// The jobs half of a finish batch, as JSON for [`TurnSql::finish_jobs`].
@@ -264,7 +274,7 @@ macro_rules! turn_in_tx {
                 .map(|(l, _)| done.contains(&l.job_id))
                 .collect()
         };
-        let jobs: Vec<Job> = match $claim {
+        let mut jobs: Vec<Job> = match $claim {
             Some(sql) => {
                 sqlx::query_as::<_, Job>(sql)
                     .bind($worker)
@@ -276,6 +286,18 @@ macro_rules! turn_in_tx {
             }
             None => Vec::new(),
         };
+        if !jobs.is_empty() {
+            let ids: Vec<i64> = jobs.iter().map(|j| j.message_id).collect();
+            let out: std::collections::HashSet<i64> = sqlx::query_scalar::<_, i64>($sql.suppressed)
+                .bind(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()))
+                .fetch_all(&mut *$tx)
+                .await?
+                .into_iter()
+                .collect();
+            for j in &mut jobs {
+                j.suppressed = out.contains(&j.message_id);
+            }
+        }
         if let Some(json) = messages_json($items, &kept, &jobs) {
             sqlx::query($sql.messages)
                 .bind(json)

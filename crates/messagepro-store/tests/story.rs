@@ -969,6 +969,51 @@ async fn policy_state(s: &Store) {
         go += (t.await.unwrap() == PaceDecision::Go) as usize;
     }
     assert_eq!(go, 1);
+
+    // the claim says which claimed jobs go to a suppressed number (one statement per claim)
+    let msg = |to: &str| NewMessage {
+        channel: Channel::Sms,
+        recipient: to.into(),
+        text: "x".into(),
+        route: json!({}),
+        status: MessageStatus::Queued,
+        segments: 1,
+        created_by: None,
+        campaign_id: None,
+    };
+    let job = NewJob {
+        payload: json!({"kind": "sms"}),
+        max_attempts: 5,
+        run_at_ms: 0,
+    };
+    let audit = NewAudit {
+        at_ms: 1,
+        user_id: None,
+        username: None,
+        action: "sms.send".into(),
+        target: None,
+        ip: None,
+        outcome: Outcome::Success,
+        detail: None,
+    };
+    let (to_out, _) = s
+        .enqueue_message(&msg("+33612345678"), &job, &audit, 1)
+        .await
+        .unwrap();
+    let (to_in, _) = s
+        .enqueue_message(&msg("+224621000077"), &job, &audit, 1)
+        .await
+        .unwrap();
+    let claimed = s.claim_jobs("w", 10, 60_000, 10).await.unwrap();
+    let flag = |id: i64| {
+        claimed
+            .iter()
+            .find(|j| j.message_id == id)
+            .unwrap()
+            .suppressed
+    };
+    assert!(flag(to_out), "on the list (from the platform)");
+    assert!(!flag(to_in));
 }
 
 story!(

@@ -111,16 +111,14 @@ pub enum Gate {
 
 impl crate::Core {
     /// The policy's word on one message about to be sent (see the module doc for the order).
-    pub(crate) async fn gate(&self, p: &crate::outbox::Payload) -> Gate {
+    /// `suppressed`: the claim found the recipient on the suppression list (the store checks
+    /// a whole claimed batch in one statement, in the claim's transaction).
+    pub(crate) async fn gate(&self, p: &crate::outbox::Payload, suppressed: bool) -> Gate {
         let policy = &self.inner.settings.policy;
         let is_otp = matches!(p, crate::outbox::Payload::Otp { .. });
-        // 1. opt-out (a failed read does not block: the accept-time check already ran)
-        if !(is_otp && policy.otp_ignores_opt_out) {
-            match self.inner.store.suppression(p.to()).await {
-                Ok(Some(_)) => return Gate::Skip("skip.opted_out"),
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "suppression list unreadable"),
-            }
+        // 1. opt-out
+        if suppressed && !(is_otp && policy.otp_ignores_opt_out) {
+            return Gate::Skip("skip.opted_out");
         }
         // 2. quiet hours in the recipient's time zone
         if (p.is_promotional() || (policy.quiet_for_transactional && !is_otp))
