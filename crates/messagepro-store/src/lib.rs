@@ -12,6 +12,7 @@
 //! caller, so the console's injectable clock governs lockouts and session expiry in tests.
 
 mod audit;
+mod campaigns;
 mod connect;
 mod error;
 mod login_attempts;
@@ -25,13 +26,14 @@ mod sessions;
 mod throttle;
 mod users;
 
+pub use campaigns::Admit;
 pub use connect::{Backend, DEFAULT_DATABASE_URL, Store};
 pub use error::StoreError;
 pub use login_attempts::{AttemptKey, Reservation};
 pub use model::*;
 pub use nonces::RateDecision;
 pub use otp::OtpAttempt;
-pub use outbox::{Admit, Finish, Job, Lease, NewJob, OutboxCounts};
+pub use outbox::{Finish, Job, Lease, NewJob, OutboxCounts};
 pub use policy::{PaceDecision, Suppression};
 
 /// Result alias of this crate.
