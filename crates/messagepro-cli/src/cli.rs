@@ -59,6 +59,8 @@ pub enum Command {
     Migrate(commands::migrate::Args),
     /// Manage console users.
     User(commands::user::Args),
+    /// Manage integration API tokens (create prints the token once).
+    Token(commands::token::Args),
     /// Show the effective configuration (secrets masked).
     Config(commands::config::Args),
     /// One command to try everything offline: console + embedded simulator + demo users.

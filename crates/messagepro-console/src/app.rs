@@ -128,6 +128,11 @@ pub fn core_settings(settings: &Settings) -> messagepro_core::CoreSettings {
         concurrency: settings.worker_concurrency,
         otp_key: messagepro_core::CoreSettings::otp_key_from_secret(&secret),
         policy: settings.policy.clone(),
+        routes: messagepro_core::route::DefaultRoutes {
+            sms: settings.default_sms_route.clone(),
+            whatsapp: settings.default_whatsapp_account.clone(),
+        },
+        webhook_secret: settings.webhook_secret.clone(),
         ..Default::default()
     }
 }
@@ -203,12 +208,13 @@ pub fn router(state: AppState) -> Router {
         tracing::info_span!("http", method = %req.method(), route)
     });
 
-    let app = routes::routes()
+    let console = routes::routes()
         .route_layer(from_fn_with_state(state.clone(), guard))
         .fallback(|| async { AppError::NotFound })
         .layer(from_fn_with_state(state.clone(), crate::csrf::presession))
-        .layer(sessions)
-        .with_state(state);
+        .layer(sessions);
+    // the integration API: its own bearer authentication, no session, no CSRF cookie
+    let app = crate::api::router().merge(console).with_state(state);
     headers::apply(app).layer(trace)
 }
 
@@ -311,6 +317,10 @@ impl Application {
                 }
                 if let Err(e) = purge_state.core.nonce_purge().await {
                     tracing::warn!(error = %e, "cannot purge old form tokens");
+                }
+                let keys_before = now - crate::api::idempotency::KEEP_MS;
+                if let Err(e) = purge_state.store.idem_purge(keys_before).await {
+                    tracing::warn!(error = %e, "cannot purge old idempotency keys");
                 }
             }
         });

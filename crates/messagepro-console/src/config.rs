@@ -65,6 +65,13 @@ pub struct Settings {
     pub policy: messagepro_core::policy::PolicySettings,
     /// The time zone scheduled campaigns are typed and shown in.
     pub time_zone: chrono_tz::Tz,
+    /// The SMS route of integration API sends and events that name none.
+    pub default_sms_route: Option<messagepro::SmsRoute>,
+    /// The WhatsApp account of integration API sends and events that name none.
+    pub default_whatsapp_account: Option<String>,
+    /// The secret of the platform's webhook posts to `/webhooks/messagepro` (the dashboard
+    /// shows it when the webhook is created); unset: every post is refused.
+    pub webhook_secret: Option<SecretString>,
 }
 
 impl Default for Settings {
@@ -96,6 +103,9 @@ impl Default for Settings {
                 ..Default::default()
             },
             time_zone: chrono_tz::Africa::Conakry,
+            default_sms_route: None,
+            default_whatsapp_account: None,
+            webhook_secret: None,
         }
     }
 }
@@ -129,6 +139,9 @@ struct FileSettings {
     whatsapp_gap_seconds: Option<String>,
     suppression_sync_seconds: Option<u64>,
     time_zone: Option<String>,
+    default_sms_route: Option<String>,
+    default_whatsapp_account: Option<String>,
+    webhook_secret: Option<String>,
 }
 
 impl Settings {
@@ -291,6 +304,26 @@ impl Settings {
                 anyhow::anyhow!("invalid time zone {v:?} (an IANA name such as Africa/Conakry)")
             })?;
         }
+        if let Some(v) = pick("MESSAGEPRO_DEFAULT_SMS_ROUTE", f.default_sms_route)
+            && !v.trim().is_empty()
+        {
+            s.default_sms_route = Some(
+                messagepro_core::route::parse_sms_route_setting(&v)
+                    .map_err(|e| anyhow::anyhow!("invalid default SMS route {e}"))?,
+            );
+        }
+        if let Some(v) = pick(
+            "MESSAGEPRO_DEFAULT_WHATSAPP_ACCOUNT",
+            f.default_whatsapp_account,
+        ) && !v.trim().is_empty()
+        {
+            s.default_whatsapp_account = Some(v.trim().to_owned());
+        }
+        if let Some(v) = pick("MESSAGEPRO_WEBHOOK_SECRET", f.webhook_secret)
+            && !v.trim().is_empty()
+        {
+            s.webhook_secret = Some(SecretString::from(v.trim().to_owned()));
+        }
         Ok(s)
     }
 
@@ -378,6 +411,32 @@ impl Settings {
                     .to_string(),
             ),
             ("time_zone", self.time_zone.name().to_owned()),
+            (
+                "default_sms_route",
+                match &self.default_sms_route {
+                    Some(messagepro::SmsRoute::Devices { device, sim, .. }) => {
+                        format!("device:{device}:{}", sim.number())
+                    }
+                    Some(messagepro::SmsRoute::Credits { gateway }) => match gateway {
+                        messagepro::Gateway::Id(id) => format!("gateway:{id}"),
+                        messagepro::Gateway::Partner(u) => format!("gateway:{u}"),
+                    },
+                    None => "(not set)".to_owned(),
+                },
+            ),
+            (
+                "default_whatsapp_account",
+                self.default_whatsapp_account
+                    .clone()
+                    .unwrap_or_else(|| "(not set)".to_owned()),
+            ),
+            (
+                "webhook_secret",
+                self.webhook_secret
+                    .as_ref()
+                    .map(|s| mask_secret(s.expose_secret()))
+                    .unwrap_or_else(|| "(not set)".to_owned()),
+            ),
         ]
     }
 }

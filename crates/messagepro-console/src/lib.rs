@@ -4,7 +4,10 @@
 //! Entry points: [`Settings`] (configuration), [`Application`] (bind, migrate, serve — port 0 in
 //! tests) and [`router`] (the axum router over an [`AppState`]). Every route is declared in one
 //! table ([`routes::all_rules`]) that the router's guard and the role × route test both read.
+//! The integration API and the webhook intake ([`api`]) are merged beside it, with their own
+//! bearer-token authentication instead of sessions and CSRF.
 
+pub mod api;
 pub mod app;
 pub use messagepro_core::clock;
 pub use messagepro_core::permissions;

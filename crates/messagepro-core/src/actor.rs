@@ -48,6 +48,24 @@ impl Actor {
         }
     }
 
+    /// Whether this actor holds an integration API scope (`events`, `webhooks`…): a token with
+    /// it, a console user with `admin.users`, the system.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        match self {
+            Actor::Token { scopes, .. } => scopes.contains(scope),
+            Actor::User { permissions, .. } => permissions.contains(&Permission::AdminUsers),
+            Actor::System { .. } => true,
+        }
+    }
+
+    /// The integration token id, for a token actor.
+    pub fn token_id(&self) -> Option<i64> {
+        match self {
+            Actor::Token { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+
     /// The console user id (recorded as `created_by`).
     pub fn user_id(&self) -> Option<i64> {
         match self {

@@ -203,7 +203,7 @@ impl Core {
     }
 
     /// The local date and time `{{date.now}}` / `{{date.time}}` show for a recipient.
-    fn local_now(&self, e164: &str) -> chrono::NaiveDateTime {
+    pub(crate) fn local_now(&self, e164: &str) -> chrono::NaiveDateTime {
         let tz = crate::quiet::zones_of_e164(e164)
             .first()
             .copied()
@@ -221,6 +221,7 @@ impl Core {
             columns: &r.columns,
             now: self.local_now(r.phone.e164()),
             lang: Lang::Fr,
+            data: None,
         })
     }
 
@@ -518,7 +519,7 @@ impl Core {
 
 /// The channel with a WhatsApp text replaced by the recipient's rendered text (media and
 /// documents keep their caption as rendered).
-fn personalised(channel: &SendChannel, text: &str) -> SendChannel {
+pub(crate) fn personalised(channel: &SendChannel, text: &str) -> SendChannel {
     match channel {
         SendChannel::WhatsApp {
             account,

@@ -24,6 +24,10 @@
 //! - [`policy`] — what every send obeys, at accept and again right before it leaves: the
 //!   suppression list (opt-out), quiet hours in the recipient's time zone ([`quiet`]), pacing
 //!   per device / SIM / WhatsApp account shared through the database.
+//! - [`tokens`], [`route`], [`events`], [`intake`] — the integration API's domain: bearer tokens
+//!   with scopes and a rate, the route a request names (or the configured default), business
+//!   events turned into messages by their rules exactly once, and the platform's webhook posts
+//!   stored then applied (stop keywords, the inbox).
 //! - [`template`] — campaign texts with `{{contact.name}}`, `{{col.…}}`: parsed, rendered per
 //!   recipient, a missing value an error before anything is sent.
 //!
@@ -34,6 +38,8 @@ pub mod campaign;
 pub mod clock;
 pub mod contacts;
 pub mod error;
+pub mod events;
+pub mod intake;
 pub mod nonce;
 pub mod otp;
 pub mod outbox;
@@ -43,8 +49,10 @@ pub mod pricing;
 pub mod quiet;
 pub mod recipients;
 pub mod reconcile;
+pub mod route;
 pub mod send;
 pub mod template;
+pub mod tokens;
 pub mod worker;
 
 use std::sync::{Arc, Mutex};
@@ -57,7 +65,7 @@ pub use contacts::ContactsError;
 pub use error::{FailCause, SendError};
 pub use messagepro_store::Store;
 pub use permissions::Permission;
-pub use send::{SendChannel, SendOutcome, SendRequest};
+pub use send::{AcceptOptions, SendChannel, SendOutcome, SendRequest};
 pub use worker::{Worker, WorkerHandle};
 
 /// The knobs of the delivery engine (the console maps its configuration onto these).
@@ -88,6 +96,11 @@ pub struct CoreSettings {
     pub otp_key: secrecy::SecretSlice<u8>,
     /// Opt-out, quiet hours and pacing.
     pub policy: policy::PolicySettings,
+    /// The routes of integration sends and events that name none.
+    pub routes: route::DefaultRoutes,
+    /// The secret the platform's webhook posts carry (`/webhooks/messagepro`); `None`: the
+    /// intake refuses every post.
+    pub webhook_secret: Option<secrecy::SecretString>,
 }
 
 impl std::fmt::Debug for CoreSettings {
@@ -100,6 +113,11 @@ impl std::fmt::Debug for CoreSettings {
             .field("unknown_grace", &self.unknown_grace)
             .field("otp_key", &"<redacted>")
             .field("policy", &self.policy)
+            .field("routes", &self.routes)
+            .field(
+                "webhook_secret",
+                &self.webhook_secret.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -117,6 +135,8 @@ impl Default for CoreSettings {
             inline_wait: Duration::from_secs(10),
             otp_key: secrecy::SecretSlice::from(rand_key()),
             policy: policy::PolicySettings::default(),
+            routes: route::DefaultRoutes::default(),
+            webhook_secret: None,
         }
     }
 }

@@ -121,7 +121,7 @@ impl Core {
     /// transaction) and dispatches it at once like [`Core::submit`].
     #[tracing::instrument(skip_all)]
     pub async fn otp_send(&self, actor: &Actor, req: OtpRequest) -> Result<SendOutcome, SendError> {
-        let a = self.otp_record(actor, &req, true).await?;
+        let a = self.otp_record(actor, &req, true, None).await?;
         let out = self.dispatch_now(a).await;
         if let Err(SendError::Failed { .. }) = &out {
             // a code that certainly did not go out does not hold the phone back
@@ -136,9 +136,15 @@ impl Core {
         out
     }
 
-    /// Accepts a code to send without waiting for it (the integration API).
-    pub async fn otp_accept(&self, actor: &Actor, req: &OtpRequest) -> Result<Accepted, SendError> {
-        let a = self.otp_record(actor, req, false).await?;
+    /// Accepts a code to send without waiting for it (the integration API); `idempotency`:
+    /// the request's key, marked done in the transaction of the message and its job.
+    pub async fn otp_accept(
+        &self,
+        actor: &Actor,
+        req: &OtpRequest,
+        idempotency: Option<messagepro_store::IdemDone<'_>>,
+    ) -> Result<Accepted, SendError> {
+        let a = self.otp_record(actor, req, false, idempotency).await?;
         self.inner.wake.notify_one();
         Ok(a)
     }
@@ -148,6 +154,7 @@ impl Core {
         actor: &Actor,
         req: &OtpRequest,
         inline: bool,
+        idempotency: Option<messagepro_store::IdemDone<'_>>,
     ) -> Result<Accepted, SendError> {
         if !actor.can(Permission::SendOtp) {
             return Err(SendError::Forbidden);
@@ -231,8 +238,26 @@ impl Core {
         let job = self.new_job(&payload, run_at);
         let mut audit = self.audit(actor, "otp.send", phone);
         audit.detail = Some(format!("purpose={purpose} lifetime={}s", req.lifetime_s));
-        let (message_id, job_id) = store.enqueue_message(&message, &job, &audit, now).await?;
-        Ok(Accepted { message_id, job_id })
+        let Some(idem) = idempotency else {
+            let (message_id, job_id) = store.enqueue_message(&message, &job, &audit, now).await?;
+            return Ok(Accepted { message_id, job_id });
+        };
+        let guard = messagepro_store::Guard {
+            idempotency: Some(idem),
+            event: None,
+        };
+        let item = messagepro_store::GuardedMessage {
+            message,
+            job: Some(job),
+            skip_reason: None,
+        };
+        match store.enqueue_guarded(&[item], &audit, &guard, now).await? {
+            messagepro_store::Guarded::Recorded { messages, jobs } => Ok(Accepted {
+                message_id: messages.first().copied().unwrap_or_default(),
+                job_id: jobs.first().copied().flatten().unwrap_or_default(),
+            }),
+            messagepro_store::Guarded::DuplicateEvent(_) => Err(SendError::Invalid("duplicate")),
+        }
     }
 
     /// The worker's half: draw the code, commit its hash, send the rendered text.

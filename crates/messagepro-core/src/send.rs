@@ -10,7 +10,9 @@
 //! outbox and a worker finishes it; the integration API uses [`Core::accept`] alone.
 
 use messagepro::{OtpChannel, Phone, SmsRoute, WaContent};
-use messagepro_store::{Channel, MessageStatus, NewAudit, NewJob, NewMessage, Outcome};
+use messagepro_store::{
+    Channel, Guarded, GuardedMessage, MessageStatus, NewAudit, NewJob, NewMessage, Outcome,
+};
 use serde_json::json;
 
 use crate::outbox::{Dispatched, Payload};
@@ -145,6 +147,17 @@ pub(crate) fn segments_of(channel: Channel, text: &str) -> i64 {
     }
 }
 
+/// How [`Core::accept_with`] records a send.
+#[derive(Debug, Default)]
+pub struct AcceptOptions<'a> {
+    /// A promotional message: quiet hours apply (an API caller's `kind: promotional`).
+    pub promotional: bool,
+    /// Not before this time (Unix ms); `None`: now.
+    pub send_at_ms: Option<i64>,
+    /// The idempotency key to mark done with the message, in its transaction.
+    pub idempotency: Option<messagepro_store::IdemDone<'a>>,
+}
+
 /// A send accepted into the outbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Accepted {
@@ -178,7 +191,20 @@ impl Core {
     /// this process's worker. Returns at once.
     #[tracing::instrument(skip_all, fields(channel = %req.channel.store_channel()))]
     pub async fn accept(&self, actor: &Actor, req: &SendRequest) -> Result<Accepted, SendError> {
-        let a = self.record(actor, req, false).await?;
+        self.accept_with(actor, req, AcceptOptions::default()).await
+    }
+
+    /// [`Core::accept`] with the integration API's options: a promotional message (quiet hours
+    /// and the campaign pace apply), a later start, and an idempotency key marked done in the
+    /// same transaction as the message and its job.
+    #[tracing::instrument(skip_all, fields(channel = %req.channel.store_channel()))]
+    pub async fn accept_with(
+        &self,
+        actor: &Actor,
+        req: &SendRequest,
+        opts: AcceptOptions<'_>,
+    ) -> Result<Accepted, SendError> {
+        let a = self.record(actor, req, false, opts).await?;
         self.inner.wake.notify_one();
         Ok(a)
     }
@@ -191,6 +217,7 @@ impl Core {
         actor: &Actor,
         req: &SendRequest,
         inline: bool,
+        opts: AcceptOptions<'_>,
     ) -> Result<Accepted, SendError> {
         if !actor.can(req.channel.permission()) {
             tracing::warn!("send refused: permission");
@@ -213,20 +240,42 @@ impl Core {
             created_by: actor.user_id(),
             campaign_id: None,
         };
-        let payload = Payload::from_request(req);
+        let mut payload = Payload::from_request(req);
+        if opts.promotional {
+            payload = payload.promotional();
+        }
         let now = self.now_ms();
-        let run_at = if inline {
-            self.inline_deadline(now)
-        } else {
-            now
+        let run_at = match opts.send_at_ms {
+            Some(at) => at.max(now),
+            None if inline => self.inline_deadline(now),
+            None => now,
         };
         let job = self.new_job(&payload, run_at);
         let audit = self.audit(actor, &format!("{channel}.send"), &message.recipient);
-        let (message_id, job_id) = self
-            .inner
-            .store
-            .enqueue_message(&message, &job, &audit, now)
-            .await?;
+        let store = &self.inner.store;
+        let (message_id, job_id) = match opts.idempotency {
+            None => store.enqueue_message(&message, &job, &audit, now).await?,
+            Some(idem) => {
+                let guard = messagepro_store::Guard {
+                    idempotency: Some(idem),
+                    event: None,
+                };
+                let item = GuardedMessage {
+                    message,
+                    job: Some(job),
+                    skip_reason: None,
+                };
+                match store.enqueue_guarded(&[item], &audit, &guard, now).await? {
+                    Guarded::Recorded { messages, jobs } => (
+                        messages.first().copied().unwrap_or_default(),
+                        jobs.first().copied().flatten().unwrap_or_default(),
+                    ),
+                    Guarded::DuplicateEvent(_) => {
+                        return Err(SendError::Invalid("duplicate"));
+                    }
+                }
+            }
+        };
         tracing::info!(message_id, job_id, "message accepted");
         Ok(Accepted { message_id, job_id })
     }
@@ -268,7 +317,9 @@ impl Core {
     /// Accepts a send and dispatches it at once, waiting (bounded) for its outcome.
     pub async fn submit(&self, actor: &Actor, req: SendRequest) -> Result<SendOutcome, SendError> {
         // not handed to the worker: this task dispatches it (the worker's poll is the fallback)
-        let accepted = self.record(actor, &req, true).await?;
+        let accepted = self
+            .record(actor, &req, true, AcceptOptions::default())
+            .await?;
         self.dispatch_now(accepted).await
     }
 

@@ -63,6 +63,9 @@ enum Var {
     Column(String),
     DateNow,
     DateTime,
+    /// A path in a business event's data (`order.reference`), as written (JSON keys are
+    /// case-sensitive). Only in templates parsed with [`Template::parse_event`].
+    Data(String),
 }
 
 impl Var {
@@ -73,14 +76,30 @@ impl Var {
             Var::Column(name) => format!("col.{name}"),
             Var::DateNow => "date.now".to_owned(),
             Var::DateTime => "date.time".to_owned(),
+            Var::Data(path) => path.clone(),
         }
     }
 
-    /// The variable a tag's content names (`inner` already trimmed).
-    fn from_tag(inner: &str) -> Option<Var> {
+    /// The variable a tag's content names (`inner` already trimmed); `data`: unknown dotted
+    /// names are paths in an event's data.
+    fn from_tag(inner: &str, data: bool) -> Option<Var> {
         if inner.contains('|') {
             return None;
         }
+        if let Some(v) = Var::from_known(inner) {
+            return Some(v);
+        }
+        let is_path = !inner.is_empty()
+            && inner.split('.').all(|seg| {
+                !seg.is_empty()
+                    && seg
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+            });
+        (data && is_path).then(|| Var::Data(inner.to_owned()))
+    }
+
+    fn from_known(inner: &str) -> Option<Var> {
         let lower = inner.to_lowercase();
         match lower.as_str() {
             "contact.name" => Some(Var::Name),
@@ -140,6 +159,8 @@ pub struct Vars<'a> {
     /// The local date-time of the send.
     pub now: NaiveDateTime,
     pub lang: Lang,
+    /// A business event's data (`{{order.reference}}`); `None` elsewhere.
+    pub data: Option<&'a serde_json::Value>,
 }
 
 impl Vars<'_> {
@@ -156,6 +177,7 @@ impl Vars<'_> {
             }
             Var::DateNow => Some(format_date(self.now, self.lang)),
             Var::DateTime => Some(format!("{:02}:{:02}", self.now.hour(), self.now.minute())),
+            Var::Data(path) => crate::events::value_at(self.data?, path),
         }
     }
 }
@@ -208,6 +230,17 @@ fn format_date(now: NaiveDateTime, lang: Lang) -> String {
 impl Template {
     /// Parses `text`; see the module documentation for the rules.
     pub fn parse(text: &str) -> Result<Template, TemplateError> {
+        Template::parse_mode(text, false)
+    }
+
+    /// Parses the template of a business event's rule: besides the variables above, any
+    /// dotted name (`{{order.reference}}`, `{{client.name}}`) is a path in the event's data
+    /// ([`Vars::data`]); a path the event lacks is [`TemplateError::Missing`] at render.
+    pub fn parse_event(text: &str) -> Result<Template, TemplateError> {
+        Template::parse_mode(text, true)
+    }
+
+    fn parse_mode(text: &str, data: bool) -> Result<Template, TemplateError> {
         let bytes = text.as_bytes();
         let mut parts = Vec::new();
         let mut literal_start = 0;
@@ -231,7 +264,7 @@ impl Template {
             let content = &text[run_end..content_end];
             if bytes[content_end..].starts_with(b"}}") {
                 let inner = content.trim();
-                let var = Var::from_tag(inner)
+                let var = Var::from_tag(inner, data)
                     .ok_or_else(|| TemplateError::UnknownVariable(inner.to_owned()))?;
                 push_text(&mut parts, &text[literal_start..open]);
                 parts.push(Part::Var(var));
@@ -426,6 +459,7 @@ mod tests {
             columns,
             now: at(2026, 12, 2, 14, 5),
             lang: Lang::Fr,
+            data: None,
         }
     }
 
@@ -610,6 +644,7 @@ mod tests {
             let v = Vars {
                 now: at(2026, m as u32 + 1, 15, 8, 0),
                 lang: Lang::Fr,
+                data: None,
                 ..vars(None, &[])
             };
             assert_eq!(now.render(&v).unwrap(), format!("15 {month} 2026"));

@@ -300,6 +300,12 @@ fn spawn_suppression_sync(c: Core) -> tokio::task::JoinHandle<()> {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = format!("{e:#}"), "suppression sync failed"),
             }
+            // webhook posts a crash left stored but not applied
+            match c.intake_sweep().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(posts = n, "stored webhook posts applied"),
+                Err(e) => tracing::warn!(error = %e, "webhook posts not applied"),
+            }
         }
         .instrument(tracing::info_span!("job", name = "suppression_sync")),
     )

@@ -901,7 +901,7 @@ async fn one_client_ip_cannot_send_codes_to_the_whole_country() {
         let to = format!("62{}", 3_000_000 + i);
         match env
             .core
-            .otp_accept(&sender(), &otp(&env, &to, "login"))
+            .otp_accept(&sender(), &otp(&env, &to, "login"), None)
             .await
         {
             Ok(_) => {}

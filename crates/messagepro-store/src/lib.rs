@@ -15,6 +15,9 @@ mod audit;
 mod campaigns;
 mod connect;
 mod error;
+mod events;
+mod idempotency;
+mod inbound;
 mod login_attempts;
 mod messaging;
 mod model;
@@ -24,17 +27,22 @@ mod outbox;
 mod policy;
 mod sessions;
 mod throttle;
+mod tokens;
 mod users;
 
 pub use campaigns::Admit;
 pub use connect::{Backend, DEFAULT_DATABASE_URL, Store};
 pub use error::StoreError;
+pub use events::{EventRule, Guard, Guarded, GuardedMessage, IdemDone, NewEvent, StoredEvent};
+pub use idempotency::IdemBegin;
+pub use inbound::InboundEvent;
 pub use login_attempts::{AttemptKey, Reservation};
 pub use model::*;
 pub use nonces::RateDecision;
 pub use otp::OtpAttempt;
 pub use outbox::{Finish, Job, Lease, NewJob, OutboxCounts};
 pub use policy::{PaceDecision, Suppression};
+pub use tokens::{ApiToken, NewApiToken};
 
 /// Result alias of this crate.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -25,9 +25,9 @@ use crate::{BeginWrite, MessageStatus, NewAudit, NewMessage, Result, Store, on_p
 
 const JOB_COLUMNS: &str = "id, message_id, payload, state, attempt, max_attempts, run_at_ms, \
      lease_owner, lease_until_ms, last_error, created_ms, updated_ms";
-const INSERT_MESSAGE: &str = "INSERT INTO messages (channel, recipient, text, route, status, segments, \
+pub(crate) const INSERT_MESSAGE: &str = "INSERT INTO messages (channel, recipient, text, route, status, segments, \
      created_by, campaign_id, created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id";
-const INSERT_JOB: &str = "INSERT INTO outbox_jobs (message_id, payload, state, attempt, max_attempts, \
+pub(crate) const INSERT_JOB: &str = "INSERT INTO outbox_jobs (message_id, payload, state, attempt, max_attempts, \
      run_at_ms, created_ms, updated_ms) VALUES ($1, $2, 'ready', 0, $3, $4, $5, $5) RETURNING id";
 pub(crate) const INSERT_AUDIT: &str = "INSERT INTO audit_log (at_ms, user_id, username, action, target, ip, outcome, detail) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";

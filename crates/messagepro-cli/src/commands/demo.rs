@@ -76,6 +76,18 @@ pub async fn run(args: Args, _g: &Globals) -> anyhow::Result<ExitCode> {
         std::time::Duration::from_secs(5),
     ));
     settings.policy.suppression_sync_every = Some(std::time::Duration::from_secs(5));
+    // the integration API sends through the online device when a caller names no route, and
+    // the simulator posts received SMS to the console's webhook intake with this secret
+    settings.default_sms_route = fixture
+        .devices
+        .as_ref()
+        .map(|d| messagepro::SmsRoute::device(d.online.unique.clone()));
+    settings.default_whatsapp_account = fixture
+        .whatsapp
+        .as_ref()
+        .map(|w| w.connected.unique.clone());
+    let webhook_secret = messagepro_console::password::generate_password();
+    settings.webhook_secret = Some(SecretString::from(webhook_secret.clone()));
     let app = match Application::build(settings.clone()).await {
         Ok(app) => app,
         Err(e) if args.listen.port() != 0 && is_addr_in_use(&e) => {
@@ -112,6 +124,22 @@ pub async fn run(args: Args, _g: &Globals) -> anyhow::Result<ExitCode> {
         logins.push((*name, pw));
     }
 
+    sim.set_webhook(
+        Some(format!("{}/webhooks/messagepro", app.url())),
+        Some(webhook_secret),
+    );
+    let token = app
+        .state()
+        .core
+        .token_create(
+            &messagepro_core::Actor::System { name: "demo" },
+            "demo",
+            &["messages:send,messages:read,otp,events,contacts,webhooks".to_owned()],
+            None,
+        )
+        .await
+        .context("cannot create the demo API token")?;
+
     println!("Message Pro demo — offline, nothing leaves this machine.\n");
     println!("  Console    {}", app.url());
     println!(
@@ -123,6 +151,14 @@ pub async fn run(args: Args, _g: &Globals) -> anyhow::Result<ExitCode> {
     println!("  Logins (passwords are new at every start):");
     for (user, pw) in &logins {
         println!("    {user:<12} {pw}");
+    }
+    {
+        use secrecy::ExposeSecret;
+        println!(
+            "\n  Integration API  {}/api/v1   token (new at every start):\n    {}",
+            app.url(),
+            token.secret.expose_secret()
+        );
     }
     println!(
         "\n  Try: log in as superviseur, open « Envoyer un SMS », send « Votre commande #A-12 est \

@@ -16,6 +16,7 @@ pub mod serve;
 pub mod sim;
 pub mod sms;
 pub mod suppressed;
+pub mod token;
 pub mod user;
 pub mod whatsapp;
 pub mod worker;
@@ -40,6 +41,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Worker(a) => worker::run(a, g).await,
         Command::Migrate(a) => migrate::run(a, g).await,
         Command::User(a) => user::run(a, g).await,
+        Command::Token(a) => token::run(a, g).await,
         Command::Config(a) => config::run(a, g).await,
         Command::Demo(a) => demo::run(a, g).await,
         Command::Doctor(a) => doctor::run(a, g).await,

@@ -90,6 +90,15 @@ pub async fn spawn_app_with_sim_no_workers() -> SimApp {
 
 /// The console + simulator with the reconciliation period `every` and the outbox worker on or off.
 pub async fn spawn_app_with_sim_opts(every: Option<std::time::Duration>, workers: bool) -> SimApp {
+    spawn_app_with_sim_settings(every, workers, |_, _| {}).await
+}
+
+/// [`spawn_app_with_sim_opts`] with the settings adjusted by `adjust` (given the fixture).
+pub async fn spawn_app_with_sim_settings(
+    every: Option<std::time::Duration>,
+    workers: bool,
+    adjust: impl FnOnce(&mut Settings, &FixtureInfo),
+) -> SimApp {
     let sim = Simulator::builder()
         .auto_progress(false)
         .secret(SENTINEL_SECRET.to_owned())
@@ -126,6 +135,7 @@ pub async fn spawn_app_with_sim_opts(every: Option<std::time::Duration>, workers
     };
     store.migrate().await.unwrap();
     settings.database_url = "(test)".into();
+    adjust(&mut settings, &sim.fixture());
     let clock = ManualClock::default();
     // by default no background sync: tests run `app.sync()` when they want a pass
     let app = Application::build_with_store(settings, store.clone(), Arc::new(clock.clone()))
