@@ -351,3 +351,70 @@ async fn the_new_user_form_preselects_the_least_privileged_role() {
     assert_eq!(selected, ["operateur"], "{page}");
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_admin_creates_a_token_shown_once_that_the_api_accepts_until_revoked() {
+    let app = spawn_app().await;
+    app.login_as("admin").await;
+    // refused without a scope, with the reason in the page and nothing created
+    let r = app
+        .post("/admin/tokens", &[("name", "erp"), ("rate", "60")])
+        .await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Cochez au moins un droit"), "{page}");
+    assert!(app.store.tokens().await.unwrap().is_empty());
+    let r = app
+        .post(
+            "/admin/tokens",
+            &[
+                ("name", "erp"),
+                ("scope", "messages:read"),
+                ("scope", "otp"),
+                ("rate", "60"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    let secret = password_on(&page);
+    assert!(secret.starts_with("mp_"), "{secret}");
+    let tokens = app.store.tokens().await.unwrap();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].scopes, "messages:read otp");
+    assert_eq!(tokens[0].rate_per_minute, 60);
+    // the list never shows it again
+    let list = app.get("/admin/tokens").await.text().await.unwrap();
+    assert!(!list.contains(&secret));
+    assert!(list.contains(&tokens[0].prefix));
+    // the API accepts it
+    let api = |secret: String| {
+        let url = app.at("/api/v1/messages");
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(secret)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(api(secret.clone()).await, 200);
+    // revoked: refused at once, and both steps are audited
+    let r = app
+        .post(&format!("/admin/tokens/{}/revoke", tokens[0].id), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(api(secret.clone()).await, 401);
+    let audit = app
+        .store
+        .list_audit(&AuditFilter::default(), Page::first(50))
+        .await
+        .unwrap();
+    for action in ["token.create", "token.revoke"] {
+        let e = audit.iter().find(|a| a.action == action).expect(action);
+        assert!(!e.detail.clone().unwrap_or_default().contains(&secret));
+    }
+    app.cleanup().await;
+}

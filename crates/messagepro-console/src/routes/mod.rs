@@ -13,6 +13,7 @@ use crate::app::AppState;
 use crate::permissions::Permission;
 
 pub mod admin;
+pub mod admin_tokens;
 pub mod assets;
 pub mod auth;
 pub mod messaging;
@@ -55,11 +56,12 @@ impl RouteRule {
 }
 
 /// The rule tables of every area.
-pub fn tables() -> [&'static [RouteRule]; 10] {
+pub fn tables() -> [&'static [RouteRule]; 11] {
     [
         auth::RULES,
         assets::RULES,
         admin::RULES,
+        admin_tokens::RULES,
         messaging::RULES,
         messaging::dashboard::RULES,
         messaging::sms::RULES,
@@ -91,6 +93,7 @@ pub fn routes() -> Router<AppState> {
         .merge(auth::router())
         .merge(assets::router())
         .merge(admin::router())
+        .merge(admin_tokens::router())
         .merge(messaging::router())
 }
 
