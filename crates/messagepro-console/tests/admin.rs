@@ -418,3 +418,96 @@ async fn an_admin_creates_a_token_shown_once_that_the_api_accepts_until_revoked(
     }
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_admin_edits_the_event_rules_and_a_wrong_template_is_refused_in_the_page() {
+    let app = spawn_app().await;
+    app.login_as("admin").await;
+    let page = app.get("/admin/events").await.text().await.unwrap();
+    assert!(
+        page.contains("order.validated") && page.contains("stock.low"),
+        "the two shipped rules"
+    );
+    let form = |template: &'static str, path: &'static str, group: &'static str| {
+        vec![
+            ("kind", "invoice.paid"),
+            ("channel", "sms"),
+            ("template", template),
+            ("recipient_path", path),
+            ("recipient_group", group),
+            ("route", ""),
+            ("enabled", "on"),
+        ]
+    };
+    let r = app
+        .post(
+            "/admin/events",
+            &form(
+                "Merci {{client.name}, reçu {{invoice.number}}",
+                "client.phone",
+                "",
+            ),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("Le modèle est invalide"));
+    let r = app
+        .post(
+            "/admin/events",
+            &form(
+                "Facture {{invoice.number}} payée",
+                "client.phone",
+                "commerciaux",
+            ),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("un seul des deux"));
+    assert!(
+        app.store
+            .event_rule("invoice.paid")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let r = app
+        .post(
+            "/admin/events",
+            &form(
+                "Facture {{invoice.number}} payée, merci !",
+                "client.phone",
+                "",
+            ),
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let rule = app.store.event_rule("invoice.paid").await.unwrap().unwrap();
+    assert_eq!(rule.recipient_path.as_deref(), Some("client.phone"));
+    assert!(rule.enabled);
+    let edit = app
+        .get("/admin/events?edit=invoice.paid")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(edit.contains("Facture {{invoice.number}} payée, merci !"));
+    let r = app
+        .post("/admin/events/delete", &[("kind", "invoice.paid")])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(
+        app.store
+            .event_rule("invoice.paid")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let audit = app
+        .store
+        .list_audit(&AuditFilter::default(), Page::first(50))
+        .await
+        .unwrap();
+    assert!(audit.iter().any(|a| a.action == "event_rule.save"));
+    assert!(audit.iter().any(|a| a.action == "event_rule.delete"));
+    app.cleanup().await;
+}

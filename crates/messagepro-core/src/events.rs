@@ -282,6 +282,109 @@ impl Core {
     }
 }
 
+/// A rule as an admin types it (checked by [`Core::event_rule_save`]).
+#[derive(Debug, Clone, Default)]
+pub struct RuleInput {
+    pub kind: String,
+    pub channel: String,
+    pub template: String,
+    pub recipient_path: String,
+    pub recipient_group: String,
+    /// Route JSON (`{"device": "…", "sim": 1}`, `{"gateway": "1"}`, `{"account": "…"}`), or
+    /// empty for the configured default.
+    pub route: String,
+    pub enabled: bool,
+}
+
+/// Why a rule cannot be saved.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("permission denied")]
+    Forbidden,
+    #[error("invalid rule: {0}")]
+    Invalid(&'static str),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error(transparent)]
+    Store(#[from] messagepro_store::StoreError),
+}
+
+impl RuleError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            RuleError::Forbidden => "forbidden",
+            RuleError::Invalid(c) => c,
+            RuleError::Template(t) => t.code(),
+            RuleError::Store(_) => "internal",
+        }
+    }
+}
+
+impl Core {
+    /// Creates or replaces the rule of `input.kind` (admins: `admin.users`). Audited.
+    pub async fn event_rule_save(&self, actor: &Actor, input: &RuleInput) -> Result<(), RuleError> {
+        if !actor.can(crate::Permission::AdminUsers) {
+            return Err(RuleError::Forbidden);
+        }
+        let kind = input.kind.trim();
+        if !valid_name(kind, MAX_TYPE) {
+            return Err(RuleError::Invalid("rule.invalid_type"));
+        }
+        if !matches!(input.channel.as_str(), "sms" | "whatsapp") {
+            return Err(RuleError::Invalid("rule.invalid_channel"));
+        }
+        if input.template.trim().is_empty() || input.template.chars().count() > 2_000 {
+            return Err(RuleError::Invalid("rule.invalid_template"));
+        }
+        Template::parse_event(&input.template)?;
+        let path = input.recipient_path.trim();
+        let group = input.recipient_group.trim();
+        if path.is_empty() == group.is_empty() {
+            return Err(RuleError::Invalid("rule.one_recipient"));
+        }
+        let route = input.route.trim();
+        if !route.is_empty() && serde_json::from_str::<RouteChoice>(route).is_err() {
+            return Err(RuleError::Invalid("rule.invalid_route"));
+        }
+        let rule = messagepro_store::EventRule {
+            kind: kind.to_owned(),
+            channel: input.channel.clone(),
+            template: input.template.trim().to_owned(),
+            recipient_path: (!path.is_empty()).then(|| path.to_owned()),
+            recipient_group: (!group.is_empty()).then(|| group.to_owned()),
+            route: (!route.is_empty()).then(|| route.to_owned()),
+            enabled: input.enabled,
+            updated_ms: 0,
+        };
+        let store = &self.inner.store;
+        store.event_rule_upsert(&rule, self.now_ms()).await?;
+        let mut audit = self.audit(actor, "event_rule.save", kind);
+        audit.detail = Some(format!(
+            "{} to {} enabled={}",
+            rule.channel,
+            path.is_empty().then_some(group).unwrap_or(path),
+            rule.enabled
+        ));
+        store.audit(&audit).await?;
+        Ok(())
+    }
+
+    /// Deletes the rule of `kind`; `false` when there was none. Audited.
+    pub async fn event_rule_delete(&self, actor: &Actor, kind: &str) -> Result<bool, RuleError> {
+        if !actor.can(crate::Permission::AdminUsers) {
+            return Err(RuleError::Forbidden);
+        }
+        let store = &self.inner.store;
+        let done = store.event_rule_delete(kind).await?;
+        if done {
+            store
+                .audit(&self.audit(actor, "event_rule.delete", kind))
+                .await?;
+        }
+        Ok(done)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ use crate::app::AppState;
 use crate::permissions::Permission;
 
 pub mod admin;
+pub mod admin_events;
 pub mod admin_tokens;
 pub mod assets;
 pub mod auth;
@@ -56,12 +57,13 @@ impl RouteRule {
 }
 
 /// The rule tables of every area.
-pub fn tables() -> [&'static [RouteRule]; 11] {
+pub fn tables() -> [&'static [RouteRule]; 12] {
     [
         auth::RULES,
         assets::RULES,
         admin::RULES,
         admin_tokens::RULES,
+        admin_events::RULES,
         messaging::RULES,
         messaging::dashboard::RULES,
         messaging::sms::RULES,
@@ -94,6 +96,7 @@ pub fn routes() -> Router<AppState> {
         .merge(assets::router())
         .merge(admin::router())
         .merge(admin_tokens::router())
+        .merge(admin_events::router())
         .merge(messaging::router())
 }
 
