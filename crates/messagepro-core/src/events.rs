@@ -362,7 +362,7 @@ impl Core {
         audit.detail = Some(format!(
             "{} to {} enabled={}",
             rule.channel,
-            path.is_empty().then_some(group).unwrap_or(path),
+            if path.is_empty() { group } else { path },
             rule.enabled
         ));
         store.audit(&audit).await?;
