@@ -1176,3 +1176,186 @@ async fn campaign_lifecycle(s: &Store) {
         MessageStatus::Queued
     );
 }
+
+story!(
+    idempotency_keys_replay_refuse_lock_and_expire,
+    idempotency_keys
+);
+async fn idempotency_keys(s: &Store) {
+    const LOCK: i64 = 60_000;
+    const KEEP: i64 = 86_400_000;
+    let t0 = 1_000_000;
+    assert_eq!(
+        s.idem_begin(1, "k", "h1", t0, LOCK, KEEP).await.unwrap(),
+        IdemBegin::Proceed
+    );
+    // while the first runs: in flight; another body: mismatch
+    assert_eq!(
+        s.idem_begin(1, "k", "h1", t0 + 10, LOCK, KEEP)
+            .await
+            .unwrap(),
+        IdemBegin::InFlight
+    );
+    assert_eq!(
+        s.idem_begin(1, "k", "h2", t0 + 10, LOCK, KEEP)
+            .await
+            .unwrap(),
+        IdemBegin::Mismatch
+    );
+    // another token has its own keys
+    assert_eq!(
+        s.idem_begin(2, "k", "h2", t0, LOCK, KEEP).await.unwrap(),
+        IdemBegin::Proceed
+    );
+    s.idem_finish(1, "k", 202, "{\"id\":1}").await.unwrap();
+    assert_eq!(
+        s.idem_begin(1, "k", "h1", t0 + 20, LOCK, KEEP)
+            .await
+            .unwrap(),
+        IdemBegin::Replay {
+            status: 202,
+            body: "{\"id\":1}".into()
+        }
+    );
+    // a request that died in flight: its lock runs out, the same request takes over
+    assert_eq!(
+        s.idem_begin(1, "dead", "h", t0, LOCK, KEEP).await.unwrap(),
+        IdemBegin::Proceed
+    );
+    assert_eq!(
+        s.idem_begin(1, "dead", "h", t0 + LOCK - 1, LOCK, KEEP)
+            .await
+            .unwrap(),
+        IdemBegin::InFlight
+    );
+    assert_eq!(
+        s.idem_begin(1, "dead", "other", t0 + LOCK, LOCK, KEEP)
+            .await
+            .unwrap(),
+        IdemBegin::Mismatch
+    );
+    assert_eq!(
+        s.idem_begin(1, "dead", "h", t0 + LOCK, LOCK, KEEP)
+            .await
+            .unwrap(),
+        IdemBegin::Proceed
+    );
+    // a release lets the retry run at once
+    s.idem_release(1, "dead").await.unwrap();
+    assert_eq!(
+        s.idem_begin(1, "dead", "h", t0 + LOCK + 1, LOCK, KEEP)
+            .await
+            .unwrap(),
+        IdemBegin::Proceed
+    );
+    // after the keep period a done key is new again (any body)
+    assert_eq!(
+        s.idem_begin(1, "k", "h3", t0 + KEEP, LOCK, KEEP)
+            .await
+            .unwrap(),
+        IdemBegin::Proceed
+    );
+    assert_eq!(
+        s.idem_purge(t0 + 1).await.unwrap(),
+        1,
+        "token 2's key, created at t0"
+    );
+}
+
+story!(
+    a_guarded_enqueue_records_an_event_once_with_its_key,
+    guarded_enqueue
+);
+async fn guarded_enqueue(s: &Store) {
+    let item = |to: &str| GuardedMessage {
+        message: NewMessage {
+            channel: Channel::Sms,
+            recipient: to.into(),
+            text: "Votre commande #A-12 a été validée !".into(),
+            route: json!({"mode": "devices"}),
+            status: MessageStatus::Queued,
+            segments: 1,
+            created_by: None,
+            campaign_id: None,
+        },
+        job: Some(NewJob {
+            payload: json!({}),
+            max_attempts: 3,
+            run_at_ms: 5,
+        }),
+        skip_reason: None,
+    };
+    let audit = NewAudit {
+        at_ms: 5,
+        user_id: None,
+        username: Some("token:erp".into()),
+        action: "event.order.validated".into(),
+        target: Some("A-12".into()),
+        ip: None,
+        outcome: Outcome::Success,
+        detail: None,
+    };
+    assert_eq!(
+        s.idem_begin(7, "key", "h", 5, 60_000, 86_400_000)
+            .await
+            .unwrap(),
+        IdemBegin::Proceed
+    );
+    let respond = |ids: &[i64]| (202u16, format!("{{\"messages\":{ids:?}}}"));
+    let guard = Guard {
+        idempotency: Some(IdemDone {
+            token_id: 7,
+            key: "key",
+            respond: &respond,
+        }),
+        event: Some(NewEvent {
+            kind: "order.validated",
+            event_id: "A-12",
+            token_id: Some(7),
+            data: "{}",
+        }),
+    };
+    let mut skipped = item("+224655123456");
+    skipped.job = None;
+    skipped.skip_reason = Some("skip.opted_out");
+    let first = s
+        .enqueue_guarded(&[item("+224621234567"), skipped], &audit, &guard, 5)
+        .await
+        .unwrap();
+    let Guarded::Recorded { messages, jobs } = first else {
+        panic!("{first:?}")
+    };
+    assert_eq!(messages.len(), 2);
+    assert!(jobs[0].is_some() && jobs[1].is_none());
+    let m = s.message_by_id(messages[1]).await.unwrap().unwrap();
+    assert_eq!(m.status, MessageStatus::Skipped);
+    assert_eq!(m.platform_message.as_deref(), Some("skip.opted_out"));
+    // the key is done with the answer built from the ids, in the same transaction
+    assert_eq!(
+        s.idem_begin(7, "key", "h", 6, 60_000, 86_400_000)
+            .await
+            .unwrap(),
+        IdemBegin::Replay {
+            status: 202,
+            body: format!("{{\"messages\":{messages:?}}}")
+        }
+    );
+    // the same event again: nothing new
+    let guard2 = Guard {
+        idempotency: None,
+        event: guard.event.clone(),
+    };
+    let again = s
+        .enqueue_guarded(&[item("+224621234567")], &audit, &guard2, 7)
+        .await
+        .unwrap();
+    let Guarded::DuplicateEvent(e) = again else {
+        panic!("{again:?}")
+    };
+    assert_eq!(e.messages, serde_json::to_string(&messages).unwrap());
+    assert_eq!(
+        s.count_messages(&MessageFilter::default()).await.unwrap(),
+        2
+    );
+    assert_eq!(s.outbox_counts().await.unwrap().ready, 1);
+}
