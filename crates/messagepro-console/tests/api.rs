@@ -669,3 +669,49 @@ async fn a_stop_posted_by_the_platform_suppresses_the_number_and_the_next_send_i
     assert!(sms_to(&app, "+224622345678").is_empty());
     app.cleanup().await;
 }
+
+/// The integration guide's Python example (`requests` only), run against the console: five
+/// parallel posts of one event, one SMS.
+#[tokio::test]
+async fn the_python_example_validates_an_order_and_the_client_gets_one_sms() {
+    let has_requests = std::process::Command::new("python3")
+        .args(["-c", "import requests"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_requests {
+        assert_ne!(
+            std::env::var("MESSAGEPRO_PYTHON_TESTS").as_deref(),
+            Ok("required"),
+            "python3 with `requests` is required (MESSAGEPRO_PYTHON_TESTS=required)"
+        );
+        eprintln!("skipped: python3 with the `requests` package is not available");
+        return;
+    }
+    let app = api_app().await;
+    let tok = token(&app, "events", None).await;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/python/order_validated.py"
+    );
+    let out = tokio::process::Command::new("python3")
+        .arg(script)
+        .args(["A-12", "621 23 45 67"])
+        .env("MESSAGEPRO_URL", &app.url)
+        .env("MESSAGEPRO_TOKEN", &tok)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.lines().count(), 5, "{stdout}");
+    app.settle().await;
+    let sent = sms_to(&app, "+224621234567");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].text, "Votre commande #A-12 a été validée !");
+    assert!(!stdout.contains(&tok), "the token is not printed");
+    app.cleanup().await;
+}

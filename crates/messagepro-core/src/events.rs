@@ -54,7 +54,9 @@ pub enum EventOutcome {
 pub enum EventError {
     #[error("permission denied")]
     Forbidden,
-    #[error("the event type or id is empty, too long or has characters outside a-z 0-9 . _ -")]
+    #[error(
+        "the event type must be 1 to 64 characters among letters, digits and . _ - :, and the id 1 to 128 characters"
+    )]
     InvalidEvent,
     #[error("no rule for event type {0:?}")]
     NoRule(String),

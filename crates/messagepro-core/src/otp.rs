@@ -196,7 +196,10 @@ impl Core {
                 retry_after_ms: per_phone.retry_after_ms,
             });
         }
-        if let Some(ip) = actor.ip() {
+        // per client IP for console users; an API token's IP is its server's (one ERP for
+        // all its customers), so integration callers are held by the per-phone limits and the
+        // token's own rate instead
+        if let (Actor::User { .. }, Some(ip)) = (actor, actor.ip()) {
             let per_ip = store
                 .rate_hit(&format!("otp:ip:{ip}"), PER_IP_PER_HOUR, HOUR, 0, now)
                 .await?;

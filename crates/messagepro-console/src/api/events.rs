@@ -11,7 +11,9 @@ use axum::routing::post;
 use http::{HeaderMap, StatusCode};
 use messagepro_core::events::{Event, EventError, EventOutcome};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use super::openapi::{EventAccepted, ProblemDoc};
 
 use super::auth::ApiAuth;
 use super::body;
@@ -23,18 +25,30 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/events", post(submit))
 }
 
-#[derive(Debug, Deserialize)]
+/// `POST /api/v1/events`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct EventBody {
+pub struct EventBody {
+    /// The event type (`order.validated`, `stock.low`): its rule says what it sends.
     #[serde(rename = "type")]
     kind: String,
+    /// Your id of the event: the same type + id is applied once.
     id: String,
+    /// The event's data; the rule's template reads it (`{{order.reference}}`).
     #[serde(default)]
+    #[schema(value_type = Object)]
     data: Value,
 }
 
 fn answer(kind: &str, id: &str, messages: &[i64], duplicate: bool) -> Value {
-    json!({"object": "event", "type": kind, "id": id, "messages": messages, "duplicate": duplicate})
+    serde_json::to_value(EventAccepted {
+        object: "event",
+        kind: kind.to_owned(),
+        id: id.to_owned(),
+        messages: messages.to_vec(),
+        duplicate,
+    })
+    .unwrap_or_default()
 }
 
 fn problem(e: &EventError) -> Problem {
@@ -50,7 +64,22 @@ fn problem(e: &EventError) -> Problem {
     }
 }
 
-async fn submit(
+#[utoipa::path(post, path = "/api/v1/events", tag = "events",
+    request_body = EventBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Optional: events are already de-duplicated by type + id")),
+    responses(
+        (status = 202, description = "Recorded with its messages", body = EventAccepted),
+        (status = 200, description = "Already recorded (`duplicate`: true); nothing new sent", body = EventAccepted),
+        (status = 400, description = "Malformed JSON", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `events`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "The same Idempotency-Key is in flight", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`no_rule`, `missing_recipient`, `invalid_phone`, `missing_variable`, `group_not_found`…", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, description = "The platform's groups cannot be read now", body = ProblemDoc, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn submit(
     State(state): State<AppState>,
     auth: ApiAuth,
     headers: HeaderMap,

@@ -5,7 +5,7 @@
 //!   `Idempotent-Replayed: true`, and does nothing;
 //! - the same key with another body → 422 `idempotency_key_reused`;
 //! - the same key while the first request still runs → 409 `idempotency_key_in_flight`;
-//! - a 5xx answer releases the key (nothing was recorded; the retry runs).
+//! - a 5xx or 429 answer releases the key (nothing was recorded; the retry runs).
 //!
 //! A request that records messages hands the key to core, which marks it done **in the
 //! transaction of the messages and their outbox jobs** (`Reply::stored`): no crash can leave a
@@ -161,7 +161,9 @@ where
                 Err(p) => {
                     let status = p.status;
                     let res = p.into_response();
-                    if status.is_server_error() {
+                    // a server error or a rate limit ran nothing: the retry (after
+                    // Retry-After) must run, not replay the refusal
+                    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
                         let _ = store.idem_release(token_id, &key).await;
                         return res;
                     }

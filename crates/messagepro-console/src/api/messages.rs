@@ -14,7 +14,9 @@ use messagepro_core::route::RouteChoice;
 use messagepro_core::{AcceptOptions, SendChannel, SendError, SendRequest};
 use messagepro_store::{Channel, Message, MessageFilter, MessageStatus, Page};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use super::openapi::{Delivery, MessageAccepted, MessageList, MessageOut, ProblemDoc};
 
 use super::auth::ApiAuth;
 use super::idempotency::{Reply, idempotent};
@@ -28,24 +30,32 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/messages/{id}", get(one))
 }
 
-/// `POST /api/v1/messages`.
-#[derive(Debug, Deserialize)]
+/// `POST /api/v1/messages`: `to` and `text` are enough when a default route is configured.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendBody {
+    /// `sms` (default) or `whatsapp`.
     #[serde(default)]
     pub channel: Option<String>,
+    /// The recipient: local (`621234567`, default country) or international (`+224…`).
     pub to: String,
+    /// The text (the caption of a WhatsApp media or document).
     pub text: String,
     #[serde(default)]
+    #[schema(value_type = Option<super::openapi::RouteDoc>)]
     pub route: Option<RouteChoice>,
+    /// WhatsApp: an image, audio or video link (.jpg .png .gif .mp3 .ogg .mp4).
     #[serde(default)]
     pub media_url: Option<String>,
+    /// WhatsApp: a document link (.pdf .xls .xlsx .doc .docx).
     #[serde(default)]
     pub document_url: Option<String>,
     #[serde(default)]
     pub document_name: Option<String>,
+    /// Not before this time (RFC 3339).
     #[serde(default)]
     pub send_at: Option<String>,
+    /// `transactional` (default) or `promotional` (quiet hours apply).
     #[serde(default)]
     pub kind: Option<String>,
 }
@@ -135,18 +145,31 @@ fn accepted_body(
     segments: i64,
     send_at: Option<i64>,
 ) -> Value {
-    json!({
-        "id": id,
-        "object": "message",
-        "channel": channel.as_str(),
-        "status": "queued",
-        "to": to,
-        "segments": segments,
-        "send_at": send_at.map(iso),
+    to_value(&MessageAccepted {
+        id,
+        object: "message",
+        channel: channel.as_str().to_owned(),
+        status: "queued",
+        to: to.to_owned(),
+        segments,
+        send_at: send_at.map(iso),
     })
 }
 
-async fn send(
+#[utoipa::path(post, path = "/api/v1/messages", tag = "messages",
+    request_body = SendBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe (24 h, per token)")),
+    responses(
+        (status = 202, description = "Recorded; the worker sends it", body = MessageAccepted),
+        (status = 400, description = "Malformed JSON", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `messages:send`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "The same Idempotency-Key is in flight", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid (`invalid_phone`, `opted_out`, `route_required`, `idempotency_key_reused`…)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = ProblemDoc, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn send(
     State(state): State<AppState>,
     auth: ApiAuth,
     headers: HeaderMap,
@@ -255,34 +278,45 @@ async fn send(
 }
 
 /// A message as the API shows it.
-pub fn message_json(m: &Message, job: Option<&messagepro_store::Job>) -> Value {
-    let route: Value = serde_json::from_str(&m.route).unwrap_or(Value::Null);
+pub fn message_out(m: &Message, job: Option<&messagepro_store::Job>) -> MessageOut {
     let failure = (m.status == MessageStatus::Failed || m.status == MessageStatus::Skipped)
         .then(|| m.platform_message.clone())
         .flatten();
-    json!({
-        "id": m.id,
-        "object": "message",
-        "channel": m.channel.as_str(),
-        "to": m.recipient,
-        "text": m.text,
-        "status": m.status.as_str(),
-        "segments": m.segments,
-        "route": route,
-        "platform_id": m.platform_id,
-        "reason": failure,
-        "campaign_id": m.campaign_id,
-        "created_at": iso(m.created_ms),
-        "updated_at": iso(m.updated_ms),
-        "delivery": job.map(|j| json!({
-            "attempts": j.attempt,
-            "state": j.state,
-            "next_attempt_at": (j.state == "ready").then(|| iso(j.run_at_ms)),
-        })),
-    })
+    MessageOut {
+        id: m.id,
+        object: "message",
+        channel: m.channel.as_str().to_owned(),
+        to: m.recipient.clone(),
+        text: m.text.clone(),
+        status: m.status.as_str().to_owned(),
+        segments: m.segments,
+        route: serde_json::from_str(&m.route).unwrap_or(Value::Null),
+        platform_id: m.platform_id.clone(),
+        reason: failure,
+        campaign_id: m.campaign_id,
+        created_at: iso(m.created_ms),
+        updated_at: iso(m.updated_ms),
+        delivery: job.map(|j| Delivery {
+            attempts: j.attempt,
+            state: j.state.clone(),
+            next_attempt_at: (j.state == "ready").then(|| iso(j.run_at_ms)),
+        }),
+    }
 }
 
-async fn one(
+fn to_value<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+#[utoipa::path(get, path = "/api/v1/messages/{id}", tag = "messages",
+    params(("id" = i64, Path, description = "Local message id")),
+    responses(
+        (status = 200, description = "The message and its delivery state", body = MessageOut),
+        (status = 401, description = "No valid token", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `messages:read`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "No such message", body = ProblemDoc, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn one(
     State(state): State<AppState>,
     auth: ApiAuth,
     Path(id): Path<String>,
@@ -300,25 +334,40 @@ async fn one(
         .job_of_message(id)
         .await
         .map_err(|e| Problem::internal(&e))?;
-    Ok(Reply::new(StatusCode::OK, message_json(&m, job.as_ref())).into_response())
+    Ok(Reply::new(StatusCode::OK, to_value(&message_out(&m, job.as_ref()))).into_response())
 }
 
 /// `GET /api/v1/messages` filters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// `sms`, `whatsapp` or `otp`.
     pub channel: Option<String>,
+    /// `queued`, `sending`, `pending`, `sent`, `failed`, `unknown`, `skipped`.
     pub status: Option<String>,
+    /// Recipient (local or international).
     pub to: Option<String>,
     pub campaign_id: Option<i64>,
+    /// Created at or after (RFC 3339).
     pub since: Option<String>,
+    /// Created before (RFC 3339).
     pub until: Option<String>,
+    /// 1 to 200 (default 50).
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
-async fn list(
+#[utoipa::path(get, path = "/api/v1/messages", tag = "messages",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Messages, newest first", body = MessageList),
+        (status = 401, description = "No valid token", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `messages:read`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid filter", body = ProblemDoc, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn list(
     State(state): State<AppState>,
     auth: ApiAuth,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
@@ -386,10 +435,10 @@ async fn list(
     let next = more
         .then(|| rows.last().map(|m| m.id.to_string()))
         .flatten();
-    let data: Vec<Value> = rows.iter().map(|m| message_json(m, None)).collect();
-    Ok(Reply::new(
-        StatusCode::OK,
-        json!({"object": "list", "data": data, "next_cursor": next}),
-    )
-    .into_response())
+    let list = MessageList {
+        object: "list",
+        data: rows.iter().map(|m| message_out(m, None)).collect(),
+        next_cursor: next,
+    };
+    Ok(Reply::new(StatusCode::OK, to_value(&list)).into_response())
 }

@@ -7,7 +7,8 @@
 //! - [`messages`] — send, read, list;
 //! - [`otp`] — send and verify codes;
 //! - [`events`] — business events turned into messages by their rules, exactly once;
-//! - [`intake`] — the platform's webhook posts.
+//! - [`intake`] — the platform's webhook posts;
+//! - [`openapi`] — the OpenAPI 3.1 document, from these handlers (`/api/v1/openapi.json`).
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -22,6 +23,7 @@ pub mod events;
 pub mod idempotency;
 pub mod intake;
 pub mod messages;
+pub mod openapi;
 pub mod otp;
 pub mod problem;
 
@@ -35,6 +37,15 @@ pub fn router() -> Router<AppState> {
         .merge(otp::router())
         .merge(events::router())
         .merge(intake::router())
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(|| async {
+                (
+                    [(http::header::CONTENT_TYPE, "application/json")],
+                    openapi::document(),
+                )
+            }),
+        )
         .route(
             "/api/v1/{*rest}",
             axum::routing::any(|| async {

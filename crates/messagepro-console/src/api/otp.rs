@@ -2,6 +2,7 @@
 //! and verify one (`{"verified": true}`, 422 `otp_invalid` with `attempts_left`, 429
 //! `otp_locked`). Codes, limits and hashing are core's (`messagepro_core::otp`).
 
+use super::openapi::{OtpAccepted, ProblemDoc, Verified};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -13,7 +14,6 @@ use messagepro_core::SendError;
 use messagepro_core::otp::{OtpRequest, VerifyError};
 use messagepro_core::route::RouteChoice;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::auth::ApiAuth;
 use super::idempotency::{Reply, idempotent};
@@ -31,37 +31,57 @@ pub fn router() -> Router<AppState> {
 /// The text of a code when the caller gives none.
 pub const DEFAULT_TEMPLATE: &str = "Votre code de vérification : {{otp}}";
 
-#[derive(Debug, Deserialize)]
+/// `POST /api/v1/otp`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SendBody {
+pub struct OtpSendBody {
+    /// The phone to verify (local or international).
     to: String,
+    /// What the code proves (`signup`, `login`…): it verifies only for this purpose.
     purpose: String,
+    /// `sms` (default) or `whatsapp`.
     #[serde(default)]
     channel: Option<String>,
+    /// Text with `{{otp}}` (default « Votre code de vérification : {{otp}} »).
     #[serde(default)]
     template: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<super::openapi::RouteDoc>)]
     route: Option<RouteChoice>,
     /// Seconds (30–600, default 300).
     #[serde(default)]
     expires_in: Option<u32>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `POST /api/v1/otp/verify`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct VerifyBody {
+pub struct OtpVerifyBody {
     to: String,
     purpose: String,
     code: String,
 }
 
-async fn send(
+#[utoipa::path(post, path = "/api/v1/otp", tag = "otp",
+    request_body = OtpSendBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe (24 h, per token)")),
+    responses(
+        (status = 202, description = "Recorded; the worker draws the code and sends it", body = OtpAccepted),
+        (status = 400, description = "Malformed JSON", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `otp`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "The same Idempotency-Key is in flight", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid (`invalid_phone`, `otp_placeholder`, `route_required`…)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, description = "Too many codes for this phone, IP or token (`rate_limited`)", body = ProblemDoc, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn send(
     State(state): State<AppState>,
     auth: ApiAuth,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
-    let (b, value) = match body::parse::<SendBody>(&headers, &bytes) {
+    let (b, value) = match body::parse::<OtpSendBody>(&headers, &bytes) {
         Ok(v) => v,
         Err(p) => return p.into_response(),
     };
@@ -110,8 +130,15 @@ async fn send(
             let expires = state.clock.now_ms() + i64::from(lifetime_s) * 1000;
             let e164 = to.e164().to_owned();
             let answer = |id: i64| {
-                json!({"id": id, "object": "otp", "to": e164, "purpose": b.purpose.trim(),
-                   "status": "queued", "expires_at": iso(expires)})
+                serde_json::to_value(OtpAccepted {
+                    id,
+                    object: "otp",
+                    to: e164.clone(),
+                    purpose: b.purpose.trim().to_owned(),
+                    status: "queued",
+                    expires_at: iso(expires),
+                })
+                .unwrap_or_default()
             };
             let respond = |ids: &[i64]| {
                 (
@@ -137,13 +164,24 @@ async fn send(
     .await
 }
 
-async fn verify(
+#[utoipa::path(post, path = "/api/v1/otp/verify", tag = "otp",
+    request_body = OtpVerifyBody,
+    responses(
+        (status = 200, description = "The code is right (and now used)", body = Verified),
+        (status = 400, description = "Malformed JSON", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `otp`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`otp_invalid` (with `attempts_left`) or `otp_missing`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, description = "`otp_locked`: too many wrong codes", body = ProblemDoc, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn verify(
     State(state): State<AppState>,
     auth: ApiAuth,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
-    let (b, value) = match body::parse::<VerifyBody>(&headers, &bytes) {
+    let (b, value) = match body::parse::<OtpVerifyBody>(&headers, &bytes) {
         Ok(v) => v,
         Err(p) => return p.into_response(),
     };
@@ -152,7 +190,10 @@ async fn verify(
         auth.require("otp")?;
         let to = phone(&state, "to", &b.to)?;
         match state.core.otp_verify(&auth.actor, &to, &b.purpose, &b.code).await {
-            Ok(()) => Ok(Reply::new(StatusCode::OK, json!({"verified": true}))),
+            Ok(()) => Ok(Reply::new(
+                StatusCode::OK,
+                serde_json::to_value(Verified { verified: true }).unwrap_or_default(),
+            )),
             Err(VerifyError::Invalid { left }) => Err(Problem::invalid(
                 "otp_invalid",
                 "Wrong code.",

@@ -68,7 +68,7 @@ impl Problem {
     }
 
     pub fn rate_limited(retry_after_ms: i64) -> Problem {
-        let s = (retry_after_ms + 999) / 1000;
+        let s = ((retry_after_ms + 999) / 1000).max(1);
         let mut p = Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
@@ -85,7 +85,7 @@ impl Problem {
         Problem::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
-            "The server failed; nothing was recorded if the request can be retried.",
+            "The server failed; retry the request (with the same Idempotency-Key).",
         )
     }
 
@@ -164,6 +164,23 @@ fn title(code: &str) -> &'static str {
         "not_found" => "Not found",
         "internal" => "Internal error",
         "unsupported_media_type" => "Unsupported media type",
+        "too_long" => "Text too long",
+        "empty_text" => "Empty text",
+        "invalid_media" => "Invalid media link",
+        "route_required" => "No route",
+        "invalid_route" => "Invalid route",
+        "otp_placeholder" | "otp_template_too_long" => "Invalid OTP template",
+        "otp_lifetime" => "Invalid OTP lifetime",
+        "otp_purpose" => "Invalid OTP purpose",
+        "invalid_event" => "Invalid event",
+        "missing_recipient" | "no_recipient" => "No recipient",
+        "group_not_found" => "Unknown group",
+        "too_many_recipients" => "Too many recipients",
+        "invalid_rule" => "Invalid event rule",
+        "missing_variable" => "Missing template value",
+        "platform_unavailable" => "Platform unavailable",
+        "send_failed" => "Send refused by the platform",
+        "invalid_template" => "Invalid template",
         _ => "Request refused",
     }
 }

@@ -1,0 +1,207 @@
+//! The OpenAPI 3.1 document of the integration API, generated from the code with `utoipa`:
+//! the request types are the handlers' own (`messages::SendBody`…), the answers are the typed
+//! structs below that the handlers serialize — so the document cannot drift from what is sent.
+//! Served at `GET /api/v1/openapi.json` (no token needed); `docs/openapi.json` is its snapshot,
+//! kept equal by a test (`UPDATE_OPENAPI=1 cargo test -p messagepro-console openapi` rewrites it).
+
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// A send accepted into the outbox (202).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageAccepted {
+    /// Local message id (`GET /api/v1/messages/{id}`).
+    pub id: i64,
+    /// Always `message`.
+    pub object: &'static str,
+    /// `sms` or `whatsapp`.
+    pub channel: String,
+    /// Always `queued`: the worker sends it.
+    pub status: &'static str,
+    /// The recipient in E.164.
+    pub to: String,
+    /// SMS segments (1 for WhatsApp).
+    pub segments: i64,
+    /// When it may leave (RFC 3339), if scheduled.
+    pub send_at: Option<String>,
+}
+
+/// The delivery state of a message in the outbox.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Delivery {
+    /// Times a worker took it.
+    pub attempts: i64,
+    /// `ready`, `running`, `held` or `done`.
+    pub state: String,
+    /// Next attempt (RFC 3339) while `ready`.
+    pub next_attempt_at: Option<String>,
+}
+
+/// A message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageOut {
+    pub id: i64,
+    pub object: &'static str,
+    /// `sms`, `whatsapp` or `otp`.
+    pub channel: String,
+    pub to: String,
+    pub text: String,
+    /// `queued`, `sending`, `pending`, `sent`, `failed`, `unknown`, `skipped`.
+    pub status: String,
+    pub segments: i64,
+    /// The route recorded (mode, device, SIM, gateway or account).
+    #[schema(value_type = Object)]
+    pub route: serde_json::Value,
+    /// The platform's id, when known.
+    pub platform_id: Option<String>,
+    /// Why it failed or was skipped (`skip.opted_out`, the platform's words…).
+    pub reason: Option<String>,
+    pub campaign_id: Option<i64>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Present on `GET /api/v1/messages/{id}`.
+    pub delivery: Option<Delivery>,
+}
+
+/// A page of messages, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageList {
+    /// Always `list`.
+    pub object: &'static str,
+    pub data: Vec<MessageOut>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// A code accepted for sending (202). The code itself is never returned.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OtpAccepted {
+    /// Local message id of the code's SMS or chat.
+    pub id: i64,
+    pub object: &'static str,
+    pub to: String,
+    pub purpose: String,
+    pub status: &'static str,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// A code verified.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Verified {
+    pub verified: bool,
+}
+
+/// A business event recorded (202) or already recorded (200, `duplicate`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventAccepted {
+    pub object: &'static str,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    /// Local ids of the messages it caused.
+    pub messages: Vec<i64>,
+    pub duplicate: bool,
+}
+
+/// RFC 9457 problem details (`application/problem+json`). Some problems carry more members:
+/// `attempts_left`, `retry_after`, `message_id`, `scope`, `field`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemDoc {
+    /// `urn:messagepro:problem:<code>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine code (`invalid_phone`, `opted_out`, `otp_invalid`…).
+    pub code: String,
+}
+
+/// A route: a device + SIM, a gateway, or a WhatsApp account. Omitted: the configured default.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RouteDoc {
+    /// Own Android device (unique id).
+    pub device: Option<String>,
+    /// SIM slot 1 or 2 (with `device`).
+    pub sim: Option<u8>,
+    pub priority: Option<bool>,
+    /// Platform gateway id or partner device (paid credits).
+    pub gateway: Option<String>,
+    /// WhatsApp account unique id.
+    pub account: Option<String>,
+}
+
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "messagepro integration API",
+        description = "Send SMS, WhatsApp messages and OTP codes, and post business events, through Message Pro. Every POST accepts `Idempotency-Key`. Errors are RFC 9457 problems."
+    ),
+    paths(
+        super::messages::send,
+        super::messages::one,
+        super::messages::list,
+        super::otp::send,
+        super::otp::verify,
+        super::events::submit,
+    ),
+    components(schemas(
+        MessageAccepted, MessageOut, MessageList, Delivery, OtpAccepted, Verified, EventAccepted,
+        ProblemDoc, RouteDoc
+    )),
+    modifiers(&Bearer),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+/// The document as JSON text (pretty, stable order).
+pub fn document() -> String {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|_| "{}".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openapi_document_matches_its_snapshot() {
+        let doc = document();
+        let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        assert!(v["openapi"].as_str().unwrap().starts_with("3.1"));
+        for p in [
+            "/api/v1/messages",
+            "/api/v1/messages/{id}",
+            "/api/v1/otp",
+            "/api/v1/otp/verify",
+            "/api/v1/events",
+        ] {
+            assert!(v["paths"].get(p).is_some(), "{p} documented");
+        }
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
+        if std::env::var("UPDATE_OPENAPI").is_ok() {
+            std::fs::write(path, format!("{doc}\n")).unwrap();
+        }
+        let snapshot = std::fs::read_to_string(path).unwrap_or_default();
+        assert_eq!(
+            snapshot.trim_end(),
+            doc,
+            "docs/openapi.json is stale: run UPDATE_OPENAPI=1 cargo test -p messagepro-console openapi"
+        );
+    }
+}
