@@ -715,3 +715,55 @@ async fn the_python_example_validates_an_order_and_the_client_gets_one_sms() {
     assert!(!stdout.contains(&tok), "the token is not printed");
     app.cleanup().await;
 }
+
+/// schemathesis (PyPI, installed by `.ci/run`) fuzzes every operation of the OpenAPI document:
+/// no 5xx, no status, content type, header or body outside the document. (Its "schema-valid
+/// request rejected" check is left out: a string the schema allows is not a phone number.)
+#[tokio::test]
+async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_openapi_document() {
+    let found = std::process::Command::new("schemathesis")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert_ne!(
+            std::env::var("MESSAGEPRO_PYTHON_TESTS").as_deref(),
+            Ok("required"),
+            "schemathesis is required (MESSAGEPRO_PYTHON_TESTS=required)"
+        );
+        eprintln!("skipped: schemathesis is not installed (pip install schemathesis)");
+        return;
+    }
+    let app = api_app().await;
+    let tok = token(
+        &app,
+        "messages:send messages:read otp events",
+        Some(100_000),
+    )
+    .await;
+    let out = tokio::process::Command::new("schemathesis")
+        .args(["run", &app.at("/api/v1/openapi.json")])
+        .args([
+            "--checks",
+            "all",
+            "--exclude-checks",
+            "positive_data_acceptance",
+        ])
+        .args(["--max-examples", "40", "--seed", "1"])
+        .args(["-H", &format!("Authorization: Bearer {tok}")])
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("6/6") || stdout.contains("Tested: 6"),
+        "{stdout}"
+    );
+    app.cleanup().await;
+}

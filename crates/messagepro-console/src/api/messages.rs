@@ -315,6 +315,7 @@ fn to_value<T: serde::Serialize>(v: &T) -> Value {
         (status = 401, description = "No valid token", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `messages:read`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such message", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn one(
     State(state): State<AppState>,
@@ -366,6 +367,7 @@ pub struct ListQuery {
         (status = 401, description = "No valid token", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `messages:read`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "An invalid filter", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn list(
     State(state): State<AppState>,
