@@ -896,12 +896,41 @@ async fn an_otp_expires_and_the_per_phone_limit_holds() {
 #[tokio::test]
 async fn one_client_ip_cannot_send_codes_to_the_whole_country() {
     let env = env().await;
+    // a console user's IP is the person's; an API token's is its server's, shared by all its
+    // customers, so tokens are held by the per-phone limits and their own rate instead
+    let role = env
+        .core
+        .store()
+        .role_by_name("superviseur")
+        .await
+        .unwrap()
+        .unwrap();
+    let row = env
+        .core
+        .store()
+        .create_user(
+            &messagepro_store::NewUser {
+                username: "guichet".into(),
+                password_hash: "x".into(),
+                role_id: role.id,
+                language: None,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+    let user = Actor::User {
+        id: row.id,
+        username: "guichet".into(),
+        permissions: BTreeSet::from([messagepro_core::Permission::SendOtp]),
+        ip: Some("192.0.2.7".into()),
+    };
     let mut refused_at = None;
     for i in 0..(messagepro_core::otp::PER_IP_PER_HOUR + 1) {
         let to = format!("62{}", 3_000_000 + i);
         match env
             .core
-            .otp_accept(&sender(), &otp(&env, &to, "login"), None)
+            .otp_accept(&user, &otp(&env, &to, "login"), None)
             .await
         {
             Ok(_) => {}
@@ -913,6 +942,11 @@ async fn one_client_ip_cannot_send_codes_to_the_whole_country() {
         }
     }
     assert_eq!(refused_at, Some(messagepro_core::otp::PER_IP_PER_HOUR));
+    // the token from the same address is not held back by it
+    env.core
+        .otp_accept(&sender(), &otp(&env, "623999999", "login"), None)
+        .await
+        .expect("an API token is not limited per IP");
     env.cleanup().await;
 }
 
