@@ -188,6 +188,7 @@ async fn an_event_without_rule_or_recipient_is_refused_and_records_nothing() {
     )
     .await;
     assert_eq!(s, 202);
+    app.settle().await;
     app.cleanup().await;
 }
 

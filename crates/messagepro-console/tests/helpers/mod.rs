@@ -233,7 +233,17 @@ impl TestApp {
     /// Drops the PostgreSQL schema (no-op on SQLite).
     pub async fn cleanup(self) {
         if let Some(s) = &self.schema {
-            self.store.drop_schema(s).await.unwrap();
+            // the app's worker may still be in a query on the schema: PostgreSQL can pick the
+            // DROP as a deadlock victim (40P01); it succeeds once the worker's statement ends
+            let mut last = None;
+            for _ in 0..10 {
+                match self.store.drop_schema(s).await {
+                    Ok(()) => return,
+                    Err(e) => last = Some(e),
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("cannot drop the test schema {s}: {last:?}");
         }
     }
 }
