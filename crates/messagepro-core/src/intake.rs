@@ -6,7 +6,8 @@
 //!
 //! - a received SMS or WhatsApp chat goes to the inbox, and a stop / start keyword updates the
 //!   suppression list ([`Core::apply_inbound`]) — at once, not at the next list sync;
-//! - USSD answers and notifications are kept for the inbox.
+//! - USSD answers and notifications are kept (the console's inbox, [`Core::inbox`], shows the
+//!   received SMS and WhatsApp messages with what was done).
 //!
 //! A crash between storing and applying leaves the row unprocessed; [`Core::intake_sweep`] (run
 //! by the worker with the suppression sync) finishes it. Applying twice is harmless (suppressing
@@ -22,6 +23,60 @@ use crate::{Core, SendError};
 
 /// The post types of the platform.
 pub const KINDS: &[&str] = &["sms", "whatsapp", "ussd", "notifications"];
+
+/// The kinds of post the inbox shows: messages received from people.
+pub const INBOX_KINDS: &[&str] = &["sms", "whatsapp"];
+
+/// Most rows one inbox page returns.
+pub const INBOX_MAX: i64 = 200;
+
+/// What processing a received message did, as the inbox says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboxOutcome {
+    /// Not applied yet (just received, or a crash left it to the worker's sweep).
+    Pending,
+    /// A stop keyword: the sender was added to the suppression list.
+    OptedOut,
+    /// A start keyword: the sender was removed from the suppression list.
+    OptedIn,
+    /// An ordinary message: kept for the inbox.
+    Stored,
+}
+
+impl InboxOutcome {
+    /// `pending`, `stop`, `start`, `stored` (translation keys, CSS classes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InboxOutcome::Pending => "pending",
+            InboxOutcome::OptedOut => "stop",
+            InboxOutcome::OptedIn => "start",
+            InboxOutcome::Stored => "stored",
+        }
+    }
+
+    fn of(outcome: Option<&str>) -> InboxOutcome {
+        match outcome {
+            None => InboxOutcome::Pending,
+            Some("stop") => InboxOutcome::OptedOut,
+            Some("start") => InboxOutcome::OptedIn,
+            Some(_) => InboxOutcome::Stored,
+        }
+    }
+}
+
+/// A received SMS or WhatsApp message, for the inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxEntry {
+    /// The stored post's id (the paging key).
+    pub id: i64,
+    /// `sms` or `whatsapp`.
+    pub kind: String,
+    /// The sender in E.164 when the platform's value parses, else as reported (empty if none).
+    pub sender: String,
+    pub text: String,
+    pub received_ms: i64,
+    pub outcome: InboxOutcome,
+}
 
 /// Why a post was refused.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +103,50 @@ pub enum Intake {
     Stored(i64),
     /// Already stored before (a replay): nothing new.
     Duplicate,
+}
+
+/// Decodes, in one pass, the HTML entities the platform's input sanitiser writes into received
+/// text (wire reference § 1.6: `&amp;` `&lt;` `&gt;` `&quot;` `&#039;`, and numeric ones), so the
+/// inbox shows what the customer typed; anything else is left as is.
+fn unescape(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let decoded = rest.find(';').filter(|&end| end <= 10).and_then(|end| {
+            let c = match &rest[1..end] {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                e => e
+                    .strip_prefix("#x")
+                    .or_else(|| e.strip_prefix("#X"))
+                    .map(|h| u32::from_str_radix(h, 16))
+                    .or_else(|| e.strip_prefix('#').map(str::parse::<u32>))
+                    .and_then(Result::ok)
+                    .and_then(char::from_u32),
+            }?;
+            Some((c, end))
+        });
+        match decoded {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 impl Core {
@@ -135,6 +234,45 @@ impl Core {
         Ok(done.then(|| outcome.to_owned()))
     }
 
+    /// The inbox: received SMS and WhatsApp messages (or one `kind` of the two), newest first,
+    /// older than the post `before` when given; at most `limit` (capped at [`INBOX_MAX`]).
+    pub async fn inbox(
+        &self,
+        kind: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<InboxEntry>, SendError> {
+        let kinds: Vec<&str> = match kind {
+            Some(k) if INBOX_KINDS.contains(&k) => vec![k],
+            Some(_) => return Err(SendError::Invalid("kind")),
+            None => INBOX_KINDS.to_vec(),
+        };
+        let rows = self
+            .inner
+            .store
+            .inbound_page(&kinds, before, limit.clamp(1, INBOX_MAX))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| InboxEntry {
+                id: r.id,
+                sender: r
+                    .sender
+                    .as_deref()
+                    .map(|s| {
+                        messagepro::Phone::parse_international(s.trim())
+                            .map(|p| p.e164().to_owned())
+                            .unwrap_or_else(|_| s.trim().to_owned())
+                    })
+                    .unwrap_or_default(),
+                text: r.text.as_deref().map(unescape).unwrap_or_default(),
+                received_ms: r.received_ms,
+                outcome: InboxOutcome::of(r.outcome.as_deref()),
+                kind: r.kind,
+            })
+            .collect())
+    }
+
     /// Applies every stored post not applied yet (oldest first). Returns how many.
     pub async fn intake_sweep(&self) -> Result<usize, IntakeError> {
         let mut n = 0;
@@ -144,5 +282,23 @@ impl Core {
             }
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unescape;
+
+    #[test]
+    fn the_sanitisers_entities_are_decoded_once() {
+        assert_eq!(unescape("Tom &amp; Jerry"), "Tom & Jerry");
+        assert_eq!(
+            unescape("&lt;b&gt; l&#039;&quot;x&quot; &#x41;"),
+            "<b> l'\"x\" A"
+        );
+        // decoded once: an escaped entity stays an entity
+        assert_eq!(unescape("&amp;lt;"), "&lt;");
+        // not an entity: kept
+        assert_eq!(unescape("A & B &nope; &#xZZ; &"), "A & B &nope; &#xZZ; &");
     }
 }

@@ -79,6 +79,30 @@ impl Store {
         )
     }
 
+    /// One page of the inbox: posts of the given kinds older than `before` (a row id; `None`:
+    /// the newest), newest first (keyset paging on the id).
+    pub async fn inbound_page(
+        &self,
+        kinds: &[&str],
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<InboundEvent>> {
+        let list = serde_json::to_string(kinds).unwrap_or_else(|_| "[]".into());
+        let sql = match self.backend_name() {
+            "postgres" => format!(
+                "SELECT {COLUMNS} FROM inbound_events WHERE kind IN \
+                 (SELECT jsonb_array_elements_text($1::jsonb)) AND id < $2 ORDER BY id DESC LIMIT $3"
+            ),
+            _ => format!(
+                "SELECT {COLUMNS} FROM inbound_events WHERE kind IN \
+                 (SELECT value FROM json_each($1)) AND id < $2 ORDER BY id DESC LIMIT $3"
+            ),
+        };
+        let before = before.unwrap_or(i64::MAX);
+        Ok(on_pool!(self, p => sqlx::query_as::<_, InboundEvent>(&sql)
+            .bind(&list).bind(before).bind(limit).fetch_all(p).await?))
+    }
+
     pub async fn inbound_by_id(&self, id: i64) -> Result<Option<InboundEvent>> {
         let sql = format!("SELECT {COLUMNS} FROM inbound_events WHERE id = $1");
         Ok(

@@ -1,5 +1,8 @@
 //! The `/messaging/...` area, one file per sub-area (dashboard, SMS, WhatsApp, OTP, contacts and
-//! groups, the suppression list) so each can be rewritten without touching the others. This file only merges them.
+//! groups, the suppression list, the inbox of received messages) so each can be rewritten without
+//! touching the others. This file only merges them.
+
+use std::sync::LazyLock;
 
 use axum::Router;
 
@@ -8,6 +11,7 @@ use crate::app::AppState;
 
 pub mod contacts;
 pub mod dashboard;
+pub mod inbox;
 pub mod otp;
 pub mod sms;
 pub mod suppressions;
@@ -16,9 +20,13 @@ pub mod whatsapp;
 /// Rules owned by this file (none yet: each sub-area declares its own).
 pub const RULES: &[RouteRule] = &[];
 
-/// The slot in [`super::tables`] of the sub-areas added later (the suppression list).
+/// The rules of the sub-areas added later, joined once (a `const` cannot concatenate slices).
+static EXTRA_RULES: LazyLock<Vec<RouteRule>> =
+    LazyLock::new(|| [suppressions::RULES, inbox::RULES].concat());
+
+/// The slot in [`super::tables`] of the sub-areas added later (the suppression list, the inbox).
 pub fn extra_rules() -> &'static [RouteRule] {
-    suppressions::RULES
+    &EXTRA_RULES
 }
 
 pub fn router() -> Router<AppState> {
@@ -29,4 +37,5 @@ pub fn router() -> Router<AppState> {
         .merge(otp::router())
         .merge(contacts::router())
         .merge(suppressions::router())
+        .merge(inbox::router())
 }
