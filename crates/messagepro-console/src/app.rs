@@ -133,6 +133,7 @@ pub fn core_settings(settings: &Settings) -> messagepro_core::CoreSettings {
             whatsapp: settings.default_whatsapp_account.clone(),
         },
         webhook_secret: settings.webhook_secret.clone(),
+        webhooks: settings.webhooks.clone(),
         ..Default::default()
     }
 }

@@ -72,6 +72,8 @@ pub struct Settings {
     /// The secret of the platform's webhook posts to `/webhooks/messagepro` (the dashboard
     /// shows it when the webhook is created); unset: every post is refused.
     pub webhook_secret: Option<SecretString>,
+    /// Webhooks out: retry schedule, poll, timeout (the library's defaults; tests shorten them).
+    pub webhooks: messagepro_core::webhooks::WebhookSettings,
 }
 
 impl Default for Settings {
@@ -106,6 +108,7 @@ impl Default for Settings {
             default_sms_route: None,
             default_whatsapp_account: None,
             webhook_secret: None,
+            webhooks: messagepro_core::webhooks::WebhookSettings::default(),
         }
     }
 }

@@ -738,7 +738,7 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_openapi_do
     let app = api_app().await;
     let tok = token(
         &app,
-        "messages:send messages:read otp events",
+        "messages:send messages:read otp events contacts",
         Some(100_000),
     )
     .await;
@@ -762,9 +762,80 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_openapi_do
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // every operation of the document was tested
+    let doc: Value = serde_json::from_str(&messagepro_console::api::openapi::document()).unwrap();
+    let operations: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| p.as_object().unwrap().len())
+        .sum();
+    assert!(operations >= 9, "{operations}");
     assert!(
-        stdout.contains("6/6") || stdout.contains("Tested: 6"),
+        stdout.contains(&format!("Tested: {operations}")),
         "{stdout}"
     );
+    app.cleanup().await;
+}
+
+/// The API reference page (`/api/v1/reference`) is public, loads only same-origin files, each
+/// embedded and served with its content type, and gets the console's CSP plus `data:` images.
+#[tokio::test]
+async fn the_api_reference_page_loads_only_its_own_files() {
+    let app = helpers::spawn_app().await;
+    let page = app.get("/api/v1/reference").await;
+    assert_eq!(page.status(), 200);
+    let h = page.headers().clone();
+    assert_eq!(h["content-type"], "text/html; charset=utf-8");
+    assert_eq!(h["cache-control"], "no-cache");
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert!(csp.contains("img-src 'self' data:;"), "{csp}");
+    assert!(!csp.contains("unsafe"), "{csp}");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<title>Message Pro API reference</title>"));
+    assert!(html.contains(r#"<meta name="viewport""#));
+    assert!(!html.contains("<script>"), "no inline script");
+    let re = regex_lite::Regex::new(r#"(?:src|href)="([^"]*)""#).unwrap();
+    let links: Vec<String> = re.captures_iter(&html).map(|c| c[1].to_owned()).collect();
+    assert_eq!(links.len(), 5, "{links:?}");
+    let mut scripts = 0;
+    for link in &links {
+        assert!(
+            link.starts_with('/') && !link.starts_with("//"),
+            "{link} is not same-origin"
+        );
+        let r = app.get(link).await;
+        assert_eq!(r.status(), 200, "{link}");
+        let ctype = r.headers()["content-type"].to_str().unwrap().to_owned();
+        let want = match link.rsplit('.').next().unwrap() {
+            "js" => "text/javascript; charset=utf-8",
+            "css" => "text/css; charset=utf-8",
+            _ => "application/json",
+        };
+        assert_eq!(ctype, want, "{link}");
+        if link.ends_with(".js") {
+            scripts += 1;
+            assert_eq!(r.headers()["cache-control"], "public, max-age=86400");
+        }
+        assert!(!r.bytes().await.unwrap().is_empty(), "{link}");
+    }
+    assert_eq!(scripts, 2, "Swagger UI and its init script");
+    let init = app
+        .get("/api/v1/reference/assets/api-reference.js")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(init.contains("validatorUrl: null"), "no external validator");
+    for missing in [
+        "/api/v1/reference/assets/nope.js",
+        "/api/v1/reference/assets/swagger-ui.css.map",
+        "/api/v1/reference/assets/..%2F..%2Fassets%2Fapp.css",
+    ] {
+        let r = app.get(missing).await;
+        assert_eq!(r.status(), 404, "{missing}");
+        assert_eq!(problem_type(r.headers()), "application/problem+json");
+    }
     app.cleanup().await;
 }

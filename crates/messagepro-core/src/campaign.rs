@@ -72,6 +72,55 @@ pub struct CampaignOutcome {
     pub estimated_end_ms: i64,
 }
 
+impl CampaignOutcome {
+    /// What the integration API answers.
+    pub fn summary(&self) -> CampaignSummary {
+        CampaignSummary {
+            id: self.campaign.id,
+            name: self.campaign.name.clone(),
+            channel: self.campaign.channel,
+            status: self.campaign.status,
+            recipients: self.recipients,
+            queued: self.queued,
+            opted_out: self.opted_out,
+            start_ms: self.campaign.start_ms,
+            estimated_end_ms: self.estimated_end_ms,
+        }
+    }
+}
+
+/// A started campaign as the integration API answers it — also built inside the campaign's
+/// transaction for its idempotency key ([`CampaignIdem`]), so a replay answers the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignSummary {
+    pub id: i64,
+    pub name: String,
+    pub channel: messagepro_store::Channel,
+    pub status: CampaignStatus,
+    pub recipients: usize,
+    pub queued: usize,
+    pub opted_out: usize,
+    pub start_ms: Option<i64>,
+    pub estimated_end_ms: i64,
+}
+
+/// An integration API idempotency key to mark done with the campaign: `respond` builds the
+/// stored answer.
+pub struct CampaignIdem<'a> {
+    pub token_id: i64,
+    pub key: &'a str,
+    #[allow(clippy::type_complexity)]
+    pub respond: &'a (dyn Fn(&CampaignSummary) -> (u16, String) + Send + Sync),
+}
+
+impl std::fmt::Debug for CampaignIdem<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CampaignIdem")
+            .field("token_id", &self.token_id)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What a campaign would do, computed as [`Core::submit_campaign`] does.
 #[derive(Debug, Clone)]
 pub struct CampaignPreview {
@@ -278,6 +327,17 @@ impl Core {
         actor: &Actor,
         req: CampaignRequest,
     ) -> Result<CampaignOutcome, SendError> {
+        self.submit_campaign_with(actor, req, None).await
+    }
+
+    /// [`Core::submit_campaign`] with the integration API's idempotency key, marked done in
+    /// the campaign's transaction.
+    pub async fn submit_campaign_with(
+        &self,
+        actor: &Actor,
+        req: CampaignRequest,
+        idempotency: Option<CampaignIdem<'_>>,
+    ) -> Result<CampaignOutcome, SendError> {
         if !actor.can(req.channel.permission()) {
             return Err(SendError::Forbidden);
         }
@@ -339,6 +399,7 @@ impl Core {
             total: rows.len() as i64,
             created_by: actor.user_id(),
             start_ms: (start > now).then_some(start),
+            token_id: actor.token_id(),
         };
         let opted_out = recipients.len() - sendable;
         let mut audit = self.audit(actor, &format!("{store_channel}.campaign"), &req.name);
@@ -353,10 +414,31 @@ impl Core {
                 String::new()
             }
         ));
+        let estimated_end_ms = start + offsets.last().copied().unwrap_or(0);
+        let summary = |id: i64| CampaignSummary {
+            id,
+            name: campaign.name.clone(),
+            channel: store_channel,
+            status: campaign.status,
+            recipients: rows.len(),
+            queued: sendable,
+            opted_out,
+            start_ms: campaign.start_ms,
+            estimated_end_ms,
+        };
+        let respond = |ids: &[i64]| match &idempotency {
+            Some(i) => (i.respond)(&summary(ids.first().copied().unwrap_or_default())),
+            None => (500, String::new()),
+        };
+        let done = idempotency.as_ref().map(|i| messagepro_store::IdemDone {
+            token_id: i.token_id,
+            key: i.key,
+            respond: &respond,
+        });
         let (campaign, queued) = self
             .inner
             .store
-            .enqueue_campaign(&campaign, &rows, &audit, now)
+            .enqueue_campaign(&campaign, &rows, &audit, done.as_ref(), now)
             .await?;
         tracing::info!(
             campaign = campaign.id,
@@ -370,12 +452,35 @@ impl Core {
             recipients: rows.len(),
             queued,
             opted_out,
-            estimated_end_ms: start + offsets.last().copied().unwrap_or(0),
+            estimated_end_ms,
         })
     }
 
-    /// The campaign, if `actor` may control it: send on its channel, and either created it or
-    /// hold `messaging.manage_campaigns` (a refusal is audited under `action`).
+    /// The platform ids of the contact groups named `names` (case-insensitive, as the events'
+    /// rules name them); `Ok(Err(name))` is the first name no group has.
+    pub async fn group_ids_named(
+        &self,
+        names: &[String],
+    ) -> Result<Result<Vec<u64>, String>, messagepro::Error> {
+        if names.is_empty() {
+            return Ok(Ok(Vec::new()));
+        }
+        let groups = self.inner.platform.all_groups().await?;
+        let mut ids = Vec::with_capacity(names.len());
+        for name in names {
+            match groups
+                .iter()
+                .find(|g| g.name.trim().eq_ignore_ascii_case(name.trim()))
+            {
+                Some(g) => ids.push(g.id),
+                None => return Ok(Err(name.clone())),
+            }
+        }
+        Ok(Ok(ids))
+    }
+
+    /// The campaign, if `actor` may control it: send on its channel, and either created it
+    /// (a console user, or the API token that started it) or hold `messaging.manage_campaigns` (a refusal is audited under `action`).
     async fn campaign_for(
         &self,
         actor: &Actor,
@@ -394,7 +499,8 @@ impl Core {
         if !actor.can(needed) {
             return Err(SendError::Forbidden);
         }
-        let own = c.created_by.is_some() && c.created_by == actor.user_id();
+        let own = (c.created_by.is_some() && c.created_by == actor.user_id())
+            || (c.token_id.is_some() && c.token_id == actor.token_id());
         if !own && !actor.can(Permission::ManageCampaigns) {
             let mut audit = self.audit(actor, action, &c.name);
             audit.detail = Some(format!("campaign {campaign_id}: not the owner"));

@@ -28,6 +28,8 @@
 //!   with scopes and a rate, the route a request names (or the configured default), business
 //!   events turned into messages by their rules exactly once, and the platform's webhook posts
 //!   stored then applied (stop keywords, the inbox).
+//! - [`webhooks`] — webhooks out: queued by the database in the event's transaction, signed
+//!   per Standard Webhooks, retried on a schedule, logged, replayable.
 //! - [`template`] — campaign texts with `{{contact.name}}`, `{{col.…}}`: parsed, rendered per
 //!   recipient, a missing value an error before anything is sent.
 //!
@@ -53,13 +55,16 @@ pub mod route;
 pub mod send;
 pub mod template;
 pub mod tokens;
+pub mod webhooks;
 pub mod worker;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use actor::Actor;
-pub use campaign::{CampaignOutcome, CampaignPreview, CampaignRequest};
+pub use campaign::{
+    CampaignIdem, CampaignOutcome, CampaignPreview, CampaignRequest, CampaignSummary,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use contacts::ContactsError;
 pub use error::{FailCause, SendError};
@@ -101,6 +106,8 @@ pub struct CoreSettings {
     /// The secret the platform's webhook posts carry (`/webhooks/messagepro`); `None`: the
     /// intake refuses every post.
     pub webhook_secret: Option<secrecy::SecretString>,
+    /// Webhooks out: the retry schedule, the poll, the timeout.
+    pub webhooks: webhooks::WebhookSettings,
 }
 
 impl std::fmt::Debug for CoreSettings {
@@ -118,6 +125,7 @@ impl std::fmt::Debug for CoreSettings {
                 "webhook_secret",
                 &self.webhook_secret.as_ref().map(|_| "<redacted>"),
             )
+            .field("webhooks", &self.webhooks)
             .finish_non_exhaustive()
     }
 }
@@ -137,6 +145,7 @@ impl Default for CoreSettings {
             policy: policy::PolicySettings::default(),
             routes: route::DefaultRoutes::default(),
             webhook_secret: None,
+            webhooks: webhooks::WebhookSettings::default(),
         }
     }
 }
@@ -178,6 +187,8 @@ pub(crate) struct Inner {
     /// Until when reconciliation reads the lists instead of the by-id endpoints (the platform
     /// lacks them, or the key may not use them).
     pub(crate) by_id_off: Mutex<reconcile::ByIdOff>,
+    /// The HTTP client of webhooks out (built on first use).
+    pub(crate) webhook_http: std::sync::OnceLock<reqwest::Client>,
 }
 
 impl std::fmt::Debug for Core {
@@ -204,6 +215,7 @@ impl Core {
                 devices: Mutex::new(None),
                 wake: tokio::sync::Notify::new(),
                 by_id_off: Mutex::new(reconcile::ByIdOff::default()),
+                webhook_http: std::sync::OnceLock::new(),
             }),
         }
     }

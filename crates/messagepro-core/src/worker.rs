@@ -86,6 +86,8 @@ impl Worker {
         let mut reconciling: Option<tokio::task::JoinHandle<()>> = None;
         let mut last_sync: Option<std::time::Instant> = None;
         let mut syncing: Option<tokio::task::JoinHandle<()>> = None;
+        let mut last_hooks: Option<std::time::Instant> = None;
+        let mut hooking: Option<tokio::task::JoinHandle<()>> = None;
         tracing::info!(concurrency = s.concurrency, "worker started");
         loop {
             let stopping = *stop.borrow();
@@ -125,6 +127,15 @@ impl Worker {
             {
                 last_sync = Some(std::time::Instant::now());
                 syncing = Some(spawn_suppression_sync(core.clone()));
+            }
+            // webhooks out: the due deliveries, one pass at a time
+            if !stopping
+                && let Some(every) = s.webhooks.poll
+                && last_hooks.is_none_or(|t| t.elapsed() >= every)
+                && hooking.as_ref().is_none_or(|h| h.is_finished())
+            {
+                last_hooks = Some(std::time::Instant::now());
+                hooking = Some(spawn_webhooks(core.clone()));
             }
             while let Some(r) = inflight.try_join_next() {
                 collect(&mut decided, r);
@@ -280,6 +291,26 @@ fn spawn_reconcile(c: Core) -> tokio::task::JoinHandle<()> {
             }
         }
         .instrument(tracing::info_span!("job", name = "reconcile")),
+    )
+}
+
+/// Delivers the due webhooks on a task of its own: passes until fewer than a batch were due.
+fn spawn_webhooks(c: Core) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(
+        async move {
+            let batch = c.settings().webhooks.batch.max(1) as usize;
+            loop {
+                match c.webhooks_pass().await {
+                    Ok(n) if n >= batch => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "webhook pass failed");
+                        break;
+                    }
+                }
+            }
+        }
+        .instrument(tracing::info_span!("job", name = "webhooks")),
     )
 }
 

@@ -4,10 +4,11 @@
 //! length), cancel (skipped), reschedule (moved). Split from `outbox.rs`, which keeps the
 //! claim / finish cycle of single jobs.
 
+use crate::idempotency::FINISH;
 use crate::outbox::INSERT_AUDIT;
 use crate::{
-    BeginWrite, Campaign, MessageStatus, NewAudit, NewCampaign, NewJob, NewMessage, Result, Store,
-    StoreError, on_pool,
+    BeginWrite, Campaign, IdemDone, MessageStatus, NewAudit, NewCampaign, NewJob, NewMessage,
+    Result, Store, StoreError, on_pool,
 };
 
 /// What becomes of one recipient of a campaign at ingest.
@@ -26,11 +27,15 @@ impl Store {
     /// commit, `docs/benchmarks.md`). Recipients must be distinct within the campaign (jobs are
     /// matched to their message by recipient): a duplicate is [`StoreError::Conflict`]. Returns
     /// the campaign and how many jobs were queued.
+    ///
+    /// `idempotency`: the integration API's key, marked done in the same transaction with the
+    /// answer for the campaign's id.
     pub async fn enqueue_campaign(
         &self,
         c: &NewCampaign,
         rows: &[(NewMessage, Admit)],
         audit: &NewAudit,
+        idempotency: Option<&IdemDone<'_>>,
         now_ms: i64,
     ) -> Result<(Campaign, usize)> {
         let mut seen = std::collections::HashSet::with_capacity(rows.len());
@@ -130,10 +135,10 @@ impl Store {
         let (cid, jobs) = on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
             let cid: i64 = sqlx::query_scalar(
-                "INSERT INTO campaigns (name, channel, status, total, created_by, created_ms, updated_ms, start_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id")
+                "INSERT INTO campaigns (name, channel, status, total, created_by, created_ms, updated_ms, start_ms, token_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING id")
                 .bind(&c.name).bind(c.channel.as_str()).bind(c.status.as_str()).bind(c.total)
-                .bind(c.created_by).bind(now_ms).bind(c.start_ms).fetch_one(&mut *tx).await?;
+                .bind(c.created_by).bind(now_ms).bind(c.start_ms).bind(c.token_id).fetch_one(&mut *tx).await?;
             let mut jobs = 0;
             for chunk in rows.chunks(10_000) {
                 let mj = message_json(chunk);
@@ -150,6 +155,12 @@ impl Store {
                 .bind(audit.at_ms).bind(audit.user_id).bind(&audit.username).bind(&audit.action)
                 .bind(&audit.target).bind(&audit.ip).bind(audit.outcome.as_str()).bind(&audit.detail)
                 .execute(&mut *tx).await?;
+            if let Some(idem) = idempotency {
+                let (status, body) = (idem.respond)(&[cid]);
+                sqlx::query(FINISH)
+                    .bind(idem.token_id).bind(idem.key).bind(i64::from(status)).bind(body)
+                    .execute(&mut *tx).await?;
+            }
             tx.commit().await?;
             (cid, jobs)
         });

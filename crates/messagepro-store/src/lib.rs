@@ -29,6 +29,7 @@ mod sessions;
 mod throttle;
 mod tokens;
 mod users;
+mod webhooks;
 
 pub use campaigns::Admit;
 pub use connect::{Backend, DEFAULT_DATABASE_URL, Store};
@@ -43,6 +44,9 @@ pub use otp::OtpAttempt;
 pub use outbox::{Finish, Job, Lease, NewJob, OutboxCounts};
 pub use policy::{PaceDecision, Suppression};
 pub use tokens::{ApiToken, NewApiToken};
+pub use webhooks::{
+    DeliveryNext, NewWebhookEndpoint, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
+};
 
 /// Result alias of this crate.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -11,7 +11,7 @@ use crate::{
 
 const MESSAGE_COLUMNS: &str = "SELECT id, channel, recipient, text, route, status, platform_id, platform_message, \
      segments, created_by, campaign_id, created_ms, updated_ms FROM messages";
-const CAMPAIGN_COLUMNS: &str = "SELECT id, name, channel, status, total, created_by, created_ms, updated_ms, start_ms, paused_ms FROM campaigns";
+const CAMPAIGN_COLUMNS: &str = "SELECT id, name, channel, status, total, created_by, created_ms, updated_ms, start_ms, paused_ms, token_id FROM campaigns";
 const CONTACT_COLUMNS: &str =
     "SELECT id, name, phone, opted_out_ms, created_ms, updated_ms FROM contacts";
 
@@ -143,10 +143,10 @@ impl Store {
 
     pub async fn insert_campaign(&self, c: &NewCampaign, now_ms: i64) -> Result<Campaign> {
         let id: i64 = on_pool!(self, p => sqlx::query_scalar(
-            "INSERT INTO campaigns (name, channel, status, total, created_by, created_ms, updated_ms, start_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id")
+            "INSERT INTO campaigns (name, channel, status, total, created_by, created_ms, updated_ms, start_ms, token_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING id")
             .bind(&c.name).bind(c.channel.as_str()).bind(c.status.as_str()).bind(c.total)
-            .bind(c.created_by).bind(now_ms).bind(c.start_ms).fetch_one(p).await?);
+            .bind(c.created_by).bind(now_ms).bind(c.start_ms).bind(c.token_id).fetch_one(p).await?);
         self.campaign_by_id(id)
             .await?
             .ok_or(StoreError::NotFound("campaign"))
@@ -179,6 +179,17 @@ impl Store {
             return Err(StoreError::NotFound("campaign"));
         }
         Ok(())
+    }
+
+    /// How many of a campaign's messages are in each status (its progress).
+    pub async fn campaign_status_counts(&self, id: i64) -> Result<Vec<(MessageStatus, i64)>> {
+        let rows: Vec<(String, i64)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT status, COUNT(*) FROM messages WHERE campaign_id = $1 GROUP BY status")
+            .bind(id).fetch_all(p).await?);
+        Ok(rows
+            .into_iter()
+            .filter_map(|(s, n)| MessageStatus::try_from(s).ok().map(|s| (s, n)))
+            .collect())
     }
 
     /// Ids of campaigns still `running` or `queued` (reconciliation closes the finished ones).
@@ -322,6 +333,32 @@ impl Store {
             "SELECT g.id, g.name, g.created_ms, \
              (SELECT COUNT(*) FROM contact_groups cg WHERE cg.group_id = g.id) AS members \
              FROM groups g ORDER BY g.name").fetch_all(p).await?))
+    }
+
+    pub async fn group_by_id(&self, id: i64) -> Result<Option<Group>> {
+        Ok(on_pool!(self, p => sqlx::query_as::<_, Group>(
+            "SELECT g.id, g.name, g.created_ms, \
+             (SELECT COUNT(*) FROM contact_groups cg WHERE cg.group_id = g.id) AS members \
+             FROM groups g WHERE g.id = $1").bind(id).fetch_optional(p).await?))
+    }
+
+    /// Deletes a group (its members stay contacts); `false` when there was none.
+    pub async fn delete_group(&self, id: i64) -> Result<bool> {
+        let n = on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            sqlx::query("DELETE FROM contact_groups WHERE group_id = $1").bind(id).execute(&mut *tx).await?;
+            let n = sqlx::query("DELETE FROM groups WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            n
+        });
+        Ok(n == 1)
+    }
+
+    /// The ids of the groups a contact is in.
+    pub async fn contact_group_ids(&self, contact_id: i64) -> Result<Vec<i64>> {
+        Ok(on_pool!(self, p => sqlx::query_scalar(
+            "SELECT group_id FROM contact_groups WHERE contact_id = $1 ORDER BY group_id")
+            .bind(contact_id).fetch_all(p).await?))
     }
 
     /// Adds a contact to a group (idempotent).

@@ -285,6 +285,8 @@ pub struct Campaign {
     pub start_ms: Option<i64>,
     /// When it was paused (resume shifts its waiting jobs by the pause's length).
     pub paused_ms: Option<i64>,
+    /// The integration API token that started it.
+    pub token_id: Option<i64>,
 }
 
 /// A new campaign.
@@ -297,6 +299,8 @@ pub struct NewCampaign {
     pub created_by: Option<i64>,
     /// Scheduled start (Unix ms); `None`: now.
     pub start_ms: Option<i64>,
+    /// The integration API token that starts it.
+    pub token_id: Option<i64>,
 }
 
 /// A contact (phone in E.164, unique).

@@ -316,6 +316,7 @@ async fn messages(s: &Store) {
                 total: 3,
                 created_by: None,
                 start_ms: None,
+                token_id: None,
             },
             10,
         )
@@ -574,6 +575,7 @@ async fn audited_sends(s: &Store) {
         total: 3,
         created_by: None,
         start_ms: None,
+        token_id: None,
     };
     let to = |n: &str| NewMessage {
         recipient: n.into(),
@@ -590,12 +592,12 @@ async fn audited_sends(s: &Store) {
         (to("+224621000002"), Admit::Queue(job.clone())),
     ];
     assert!(matches!(
-        s.enqueue_campaign(&camp, &twice, &audit("sms.bulk"), 8)
+        s.enqueue_campaign(&camp, &twice, &audit("sms.bulk"), None, 8)
             .await,
         Err(StoreError::Conflict(_))
     ));
     let (c, jobs) = s
-        .enqueue_campaign(&camp, &rows, &audit("sms.bulk"), 8)
+        .enqueue_campaign(&camp, &rows, &audit("sms.bulk"), None, 8)
         .await
         .unwrap();
     assert_eq!(jobs, 2, "no job for the skipped recipient");
@@ -1053,11 +1055,15 @@ async fn campaign_lifecycle(s: &Store) {
         total: 3,
         created_by: None,
         start_ms: Some(100_000),
+        token_id: None,
     };
     let rows: Vec<_> = (0..3)
         .map(|n| (msg(n), Admit::Queue(job(100_000 + n as i64 * 1_000))))
         .collect();
-    let (c, _) = s.enqueue_campaign(&camp, &rows, &audit, 1).await.unwrap();
+    let (c, _) = s
+        .enqueue_campaign(&camp, &rows, &audit, None, 1)
+        .await
+        .unwrap();
     assert_eq!(c.start_ms, Some(100_000));
     let runs = |s: Store, id: i64| async move {
         let ms = s

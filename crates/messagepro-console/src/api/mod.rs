@@ -6,9 +6,12 @@
 //!
 //! - [`messages`] — send, read, list;
 //! - [`otp`] — send and verify codes;
+//! - [`campaigns`] — start a campaign, read its progress, pause / resume / cancel it;
+//! - [`contacts`] — the local contact book and its groups, with the opt-out flag;
 //! - [`events`] — business events turned into messages by their rules, exactly once;
 //! - [`intake`] — the platform's webhook posts;
-//! - [`openapi`] — the OpenAPI 3.1 document, from these handlers (`/api/v1/openapi.json`).
+//! - [`openapi`] — the OpenAPI 3.1 document, from these handlers (`/api/v1/openapi.json`);
+//! - [`reference`] — the reference page rendering it, with vendored files (`/api/v1/reference`).
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -19,6 +22,8 @@ use crate::app::AppState;
 
 pub mod auth;
 pub mod body;
+pub mod campaigns;
+pub mod contacts;
 pub mod events;
 pub mod idempotency;
 pub mod intake;
@@ -26,6 +31,7 @@ pub mod messages;
 pub mod openapi;
 pub mod otp;
 pub mod problem;
+pub mod reference;
 
 use problem::Problem;
 
@@ -36,7 +42,10 @@ pub fn router() -> Router<AppState> {
         .merge(messages::router())
         .merge(otp::router())
         .merge(events::router())
+        .merge(campaigns::router())
+        .merge(contacts::router())
         .merge(intake::router())
+        .merge(reference::router())
         .route(
             "/api/v1/openapi.json",
             axum::routing::get(|| async {

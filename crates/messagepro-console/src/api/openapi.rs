@@ -145,6 +145,105 @@ impl Modify for Bearer {
     }
 }
 
+/// A campaign just started (`POST /api/v1/campaigns`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignAccepted {
+    pub id: i64,
+    /// Always `campaign`.
+    pub object: &'static str,
+    pub name: String,
+    /// `sms` or `whatsapp`.
+    pub channel: String,
+    /// `running`, or `queued` when it starts later.
+    pub status: String,
+    /// Distinct recipients (numbers and group members).
+    pub recipients: usize,
+    /// Of those, to be sent.
+    pub queued: usize,
+    /// Of those, opted out: recorded `skipped`, never sent.
+    pub opted_out: usize,
+    pub start_at: Option<String>,
+    /// When the last message is due at the route's pace (quiet hours may add to it).
+    pub estimated_end_at: String,
+}
+
+/// A campaign's messages by status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Progress {
+    pub queued: i64,
+    pub sending: i64,
+    pub pending: i64,
+    pub sent: i64,
+    pub failed: i64,
+    pub unknown: i64,
+    pub skipped: i64,
+    /// Finished (sent, failed or skipped) out of the total, 0–100.
+    pub percent: i64,
+}
+
+/// A campaign with its progress.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignOut {
+    pub id: i64,
+    /// Always `campaign`.
+    pub object: &'static str,
+    pub name: String,
+    pub channel: String,
+    /// `queued` (scheduled), `running`, `paused`, `done`, `cancelled`.
+    pub status: String,
+    pub total: i64,
+    pub progress: Progress,
+    pub created_at: String,
+    pub start_at: Option<String>,
+    pub paused_at: Option<String>,
+}
+
+/// A contact group of the local book.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupOut {
+    pub id: i64,
+    /// Always `group`.
+    pub object: &'static str,
+    pub name: String,
+    /// Its member count (in lists of groups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<i64>,
+}
+
+/// A contact of the local book.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactOut {
+    pub id: i64,
+    /// Always `contact`.
+    pub object: &'static str,
+    pub name: String,
+    /// E.164.
+    pub phone: String,
+    /// On the suppression list: nothing but OTP codes is sent to it.
+    pub opted_out: bool,
+    pub groups: Vec<GroupOut>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A page of contacts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactList {
+    /// Always `list`.
+    pub object: &'static str,
+    pub data: Vec<ContactOut>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// Every group.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupList {
+    /// Always `list`.
+    pub object: &'static str,
+    pub data: Vec<GroupOut>,
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -158,10 +257,22 @@ impl Modify for Bearer {
         super::otp::send,
         super::otp::verify,
         super::events::submit,
+        super::campaigns::start,
+        super::campaigns::one,
+        super::campaigns::control,
+        super::contacts::list,
+        super::contacts::create,
+        super::contacts::one,
+        super::contacts::update,
+        super::contacts::remove,
+        super::contacts::groups,
+        super::contacts::create_group,
+        super::contacts::remove_group,
     ),
     components(schemas(
         MessageAccepted, MessageOut, MessageList, Delivery, OtpAccepted, Verified, EventAccepted,
-        ProblemDoc, RouteDoc
+        ProblemDoc, RouteDoc, CampaignAccepted, CampaignOut, Progress,
+        ContactOut, ContactList, GroupOut, GroupList
     )),
     modifiers(&Bearer),
     security(("bearer" = []))

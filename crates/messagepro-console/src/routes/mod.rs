@@ -15,6 +15,7 @@ use crate::permissions::Permission;
 pub mod admin;
 pub mod admin_events;
 pub mod admin_tokens;
+pub mod admin_webhooks;
 pub mod assets;
 pub mod auth;
 pub mod messaging;
@@ -57,13 +58,14 @@ impl RouteRule {
 }
 
 /// The rule tables of every area.
-pub fn tables() -> [&'static [RouteRule]; 12] {
+pub fn tables() -> [&'static [RouteRule]; 13] {
     [
         auth::RULES,
         assets::RULES,
         admin::RULES,
         admin_tokens::RULES,
         admin_events::RULES,
+        admin_webhooks::RULES,
         messaging::RULES,
         messaging::dashboard::RULES,
         messaging::sms::RULES,
@@ -97,6 +99,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin::router())
         .merge(admin_tokens::router())
         .merge(admin_events::router())
+        .merge(admin_webhooks::router())
         .merge(messaging::router())
 }
 

@@ -1,5 +1,6 @@
-//! The contact book: CSV import with a report for every row ([`import`]) and the two-way sync
-//! with the Message Pro contact book ([`sync`]). The console's contact pages, and any later
+//! The contact book: CSV import with a report for every row ([`import`]), the two-way sync
+//! with the Message Pro contact book ([`sync`]), and one contact or group at a time for the
+//! integration API ([`book`]). The console's contact pages, and any later
 //! caller (CLI, integration API), call these methods so each rule is written once.
 //!
 //! Phones are parsed with [`messagepro::Phone`] and the platform client's default country and
@@ -8,6 +9,7 @@
 //! the console turns them into text in the user's language. Both operations need
 //! [`Permission::ManageContacts`] and write one audit entry.
 
+pub mod book;
 pub mod import;
 pub mod sync;
 #[cfg(test)]
