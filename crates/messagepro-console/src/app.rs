@@ -323,6 +323,9 @@ impl Application {
                 if let Err(e) = purge_state.store.idem_purge(keys_before).await {
                     tracing::warn!(error = %e, "cannot purge old idempotency keys");
                 }
+                if let Err(e) = purge_state.core.webhook_purge().await {
+                    tracing::warn!(error = %e, "cannot purge old webhook deliveries");
+                }
             }
         });
         let worker = self

@@ -379,6 +379,10 @@ async fn an_admin_creates_a_token_shown_once_that_the_api_accepts_until_revoked(
     let page = r.text().await.unwrap();
     let secret = password_on(&page);
     assert!(secret.starts_with("mp_"), "{secret}");
+    assert!(
+        page.contains(r#"name="rate" value="600""#),
+        "the form is ready for another token, with the default rate"
+    );
     let tokens = app.store.tokens().await.unwrap();
     assert_eq!(tokens.len(), 1);
     assert_eq!(tokens[0].scopes, "messages:read otp");

@@ -287,6 +287,23 @@ async fn a_receiver_failing_twice_gets_the_event_three_times_with_one_id_and_the
     );
     let audit = audit(&app, 20).await;
     assert!(audit.iter().any(|a| a.action == "webhook.replay"));
+    // finished deliveries are kept 30 days, then purged with their log
+    for _ in 0..200 {
+        let log = app.state.core.webhook_log(ep, 10).await.unwrap();
+        if log.deliveries[0].0.state == "succeeded" && log.deliveries[0].1.len() == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        app.state.core.webhook_purge().await.unwrap(),
+        0,
+        "too recent"
+    );
+    app.clock.advance(Duration::from_secs(31 * 24 * 3600));
+    assert_eq!(app.state.core.webhook_purge().await.unwrap(), 1);
+    let log = app.state.core.webhook_log(ep, 10).await.unwrap();
+    assert!(log.deliveries.is_empty());
     app.cleanup().await;
 }
 

@@ -16,7 +16,8 @@
 //!   it again. A process that dies mid-post leaves a lease that expires: the attempt is made
 //!   again, with the same `webhook-id` (receivers de-duplicate on it).
 //! - **Visible.** Every attempt is logged with its status and the start of the answer; an admin
-//!   can replay a finished delivery (one more attempt, same id and body).
+//!   can replay a finished delivery (one more attempt, same id and body). Finished deliveries
+//!   are kept 30 days.
 //!
 //! The dispatch pass runs on the worker ([`crate::Worker`]) next to reconciliation.
 
@@ -38,6 +39,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "campaign.completed",
     "otp.verified",
 ];
+
+/// How long a finished delivery stays in the log.
+pub const LOG_KEEP_MS: i64 = 30 * 24 * 3_600_000;
 
 /// Bytes of an answer's body kept in the log.
 const RESPONSE_KEPT: usize = 500;
@@ -348,6 +352,14 @@ impl Core {
             }
         }
         Ok(n)
+    }
+
+    /// Forgets finished deliveries older than [`LOG_KEEP_MS`] (the console's purge loop).
+    pub async fn webhook_purge(&self) -> Result<u64, StoreError> {
+        self.inner
+            .store
+            .webhook_purge(self.now_ms() - LOG_KEEP_MS)
+            .await
     }
 
     fn webhook_http(&self) -> &reqwest::Client {

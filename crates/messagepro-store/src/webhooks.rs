@@ -277,4 +277,19 @@ impl Store {
              WHERE d.endpoint_id = $1 AND d.id >= $2 ORDER BY a.delivery_id, a.id")
             .bind(endpoint_id).bind(from_delivery).fetch_all(p).await?))
     }
+
+    /// Deletes finished deliveries (and their log) last changed before `before_ms`; returns
+    /// how many deliveries went.
+    pub async fn webhook_purge(&self, before_ms: i64) -> Result<u64> {
+        Ok(on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            sqlx::query("DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries \
+                 WHERE state IN ('succeeded', 'failed') AND updated_ms < $1)")
+                .bind(before_ms).execute(&mut *tx).await?;
+            let n = sqlx::query("DELETE FROM webhook_deliveries WHERE state IN ('succeeded', 'failed') AND updated_ms < $1")
+                .bind(before_ms).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            n
+        }))
+    }
 }

@@ -128,7 +128,11 @@ async fn create(ui: Ui, RawForm(raw): RawForm) -> Result<Response, AppError> {
     {
         Ok(t) => {
             let shown = (t.token.name.clone(), t.secret.expose_secret().to_owned());
-            page(&ui, TokenForm::default(), None, Some(shown)).await
+            let fresh = TokenForm {
+                rate: messagepro_core::tokens::DEFAULT_RATE_PER_MINUTE.to_string(),
+                ..Default::default()
+            };
+            page(&ui, fresh, None, Some(shown)).await
         }
         Err(TokenError::Forbidden) => Err(AppError::Forbidden),
         Err(TokenError::Store(e)) => Err(AppError::Internal(e.into())),
