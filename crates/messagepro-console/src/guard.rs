@@ -31,6 +31,8 @@ use crate::{csrf, error};
 pub const UID: &str = "uid";
 pub const AUTH_AT: &str = "auth_at";
 pub const SEEN_AT: &str = "seen_at";
+/// Session key of the browser's User-Agent at login (truncated), for the user's sessions list.
+pub const USER_AGENT: &str = "ua";
 /// How stale `seen_at` may get before it is rewritten (limits session writes to one a minute).
 const SEEN_REFRESH_MS: i64 = 60_000;
 /// Largest form body the guard reads to find the CSRF token.

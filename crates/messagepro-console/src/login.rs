@@ -14,6 +14,9 @@
 //!    unknown users so a wrong username costs the same as a wrong password.
 //! 3. **Report**: a success forgets the account's keys; a failure that used up a key locks it.
 //!    Every outcome, lock and unlock is audited (the password never is).
+//!
+//! [`confirm_password`] runs the same three steps when a logged-in user re-enters their
+//! password on `/account`.
 
 use messagepro_store::{AttemptKey, NewAudit, Outcome, ThrottleState, User};
 use secrecy::SecretString;
@@ -131,13 +134,46 @@ fn minutes_left(locked_until: i64, now: i64) -> i64 {
     ((locked_until - now).max(0) + 59_999) / 60_000
 }
 
-/// Checks credentials with throttling, and audits the outcome.
-pub async fn attempt(
+/// The audit actions that tell a login from a logged-in user re-entering their password.
+struct Actions {
+    /// A check refused by a running lock.
+    blocked: &'static str,
+    /// A wrong password (or unknown user).
+    failed: &'static str,
+}
+
+const LOGIN: Actions = Actions {
+    blocked: "auth.login_blocked",
+    failed: "auth.login_failed",
+};
+
+const REAUTH: Actions = Actions {
+    blocked: "account.password_check_blocked",
+    failed: "account.password_check_failed",
+};
+
+/// What the throttled verification of one password gave.
+enum Verdict {
+    Valid(Box<User>),
+    /// The password is right but the account is disabled (the caller decides what to say).
+    Disabled(Box<User>),
+    Wrong,
+    Locked {
+        minutes: i64,
+    },
+    Busy,
+}
+
+/// Reserve, verify, report (see the module doc): the one throttled password check, for logins
+/// and for a logged-in user re-entering their password (`who`, audited as the actor).
+async fn verify_throttled(
     state: &AppState,
     raw_username: &str,
     password: SecretString,
     ip: &str,
-) -> Result<LoginOutcome, AppError> {
+    actions: &Actions,
+    who: Option<(i64, &str)>,
+) -> Result<Verdict, AppError> {
     let now = state.clock.now_ms();
     let lock_ms = state.settings.login_lockout.as_millis() as i64;
     let username = Username::parse(raw_username).ok();
@@ -156,24 +192,24 @@ pub async fn attempt(
     if !r.allowed {
         audit(
             state,
-            None,
-            "auth.login_blocked",
+            who,
+            actions.blocked,
             Some(shown_name),
             Some(ip.to_owned()),
             Outcome::Denied,
             None,
         )
         .await;
-        return Ok(LoginOutcome::Locked {
+        return Ok(Verdict::Locked {
             minutes: r.locked_until_ms.map_or(1, |u| minutes_left(u, now)),
         });
     }
 
     // 2. Verify, bounded (same cost whether the user exists or not).
     let Some(permit) = state.login_gate.enter().await else {
-        tracing::warn!("login refused: too many password verifications at once");
+        tracing::warn!("password check refused: too many password verifications at once");
         state.store.login_release(&keys, now).await?;
-        return Ok(LoginOutcome::Busy);
+        return Ok(Verdict::Busy);
     };
     let user = match &username {
         Some(u) => state.store.user_by_username(u.as_str()).await?,
@@ -194,40 +230,17 @@ pub async fn attempt(
                 .store
                 .login_succeeded(&forget, &[keys[0].key.as_str()], now)
                 .await?;
-            state.store.record_login(u.id, now).await?;
-            audit(
-                state,
-                Some((u.id, &u.username)),
-                "auth.login",
-                None,
-                Some(ip.to_owned()),
-                Outcome::Success,
-                None,
-            )
-            .await;
-            return Ok(LoginOutcome::Success(Box::new(u)));
+            return Ok(Verdict::Valid(Box::new(u)));
         }
-        Some(u) if ok => {
-            audit(
-                state,
-                Some((u.id, &u.username)),
-                "auth.login",
-                None,
-                Some(ip.to_owned()),
-                Outcome::Denied,
-                Some("account disabled".into()),
-            )
-            .await;
-            return Ok(LoginOutcome::Invalid);
-        }
+        Some(u) if ok => return Ok(Verdict::Disabled(Box::new(u))),
         _ => {}
     }
 
     // 3. A failure: it stays counted; a key whose budget it used up is locked now.
     audit(
         state,
-        None,
-        "auth.login_failed",
+        who,
+        actions.failed,
         Some(shown_name),
         Some(ip.to_owned()),
         Outcome::Failure,
@@ -240,11 +253,77 @@ pub async fn attempt(
         .await?;
     audit_locks(state, &locked, ip, now).await;
     Ok(match state.store.login_locked_until(&keys, now).await? {
-        Some(until) => LoginOutcome::Locked {
+        Some(until) => Verdict::Locked {
             minutes: minutes_left(until, now),
         },
-        None => LoginOutcome::Invalid,
+        None => Verdict::Wrong,
     })
+}
+
+/// Checks credentials with throttling, and audits the outcome.
+pub async fn attempt(
+    state: &AppState,
+    raw_username: &str,
+    password: SecretString,
+    ip: &str,
+) -> Result<LoginOutcome, AppError> {
+    Ok(
+        match verify_throttled(state, raw_username, password, ip, &LOGIN, None).await? {
+            Verdict::Valid(u) => {
+                let now = state.clock.now_ms();
+                state.store.record_login(u.id, now).await?;
+                audit(
+                    state,
+                    Some((u.id, &u.username)),
+                    "auth.login",
+                    None,
+                    Some(ip.to_owned()),
+                    Outcome::Success,
+                    None,
+                )
+                .await;
+                LoginOutcome::Success(u)
+            }
+            Verdict::Disabled(u) => {
+                audit(
+                    state,
+                    Some((u.id, &u.username)),
+                    "auth.login",
+                    None,
+                    Some(ip.to_owned()),
+                    Outcome::Denied,
+                    Some("account disabled".into()),
+                )
+                .await;
+                LoginOutcome::Invalid
+            }
+            Verdict::Wrong => LoginOutcome::Invalid,
+            Verdict::Locked { minutes } => LoginOutcome::Locked { minutes },
+            Verdict::Busy => LoginOutcome::Busy,
+        },
+    )
+}
+
+/// A logged-in user re-enters their password (before changing it): the same reservation,
+/// throttle keys, locks and verification gate as a login, so the form is no unthrottled
+/// password oracle — and its failures count against the account's login lock. A wrong
+/// password is audited `account.password_check_failed`, a refused one
+/// `account.password_check_blocked`; a success is not audited here (the caller audits what
+/// it then does).
+pub async fn confirm_password(
+    state: &AppState,
+    user: (i64, &str),
+    password: SecretString,
+    ip: &str,
+) -> Result<LoginOutcome, AppError> {
+    Ok(
+        match verify_throttled(state, user.1, password, ip, &REAUTH, Some(user)).await? {
+            Verdict::Valid(u) if u.id == user.0 => LoginOutcome::Success(u),
+            Verdict::Valid(_) | Verdict::Disabled(_) | Verdict::Wrong => LoginOutcome::Invalid,
+            Verdict::Locked { minutes } => LoginOutcome::Locked { minutes },
+            Verdict::Busy => LoginOutcome::Busy,
+        },
+    )
 }
 
 /// An admin unlocks `target`: its username key and every per-IP key of that username. Audited

@@ -150,6 +150,12 @@ pub fn generate_password() -> String {
 /// The minimum length accepted for a password chosen by a person.
 pub const MIN_PASSWORD_LEN: usize = 10;
 
+/// Whether a password chosen by a person (an admin creating a user, a user changing their
+/// own) meets the rules: at least [`MIN_PASSWORD_LEN`] characters.
+pub fn acceptable(password: &str) -> bool {
+    password.chars().count() >= MIN_PASSWORD_LEN
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

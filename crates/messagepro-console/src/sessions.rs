@@ -1,12 +1,14 @@
 //! Web sessions stored in the database through [`messagepro_store::Store`], so they survive a
 //! restart and are shared by several console instances on PostgreSQL. Expiry is checked against
-//! the injected clock. Session ids are never logged.
+//! the injected clock. Session ids are never logged. Each save also copies the owner, the
+//! sign-in and last-seen times and the User-Agent out of the session's data into columns of
+//! their own ([`SessionMeta`]), so a user can list and end their own sessions (`/account`).
 
 use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use messagepro_store::Store;
+use messagepro_store::{SessionMeta, Store};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
@@ -47,6 +49,39 @@ impl DbSessionStore {
     }
 }
 
+/// The columns the sessions list reads, from the keys the login writes ([`crate::guard`]).
+fn meta(r: &Record) -> SessionMeta {
+    use crate::guard::{AUTH_AT, SEEN_AT, UID, USER_AGENT};
+    let int = |k: &str| r.data.get(k).and_then(serde_json::Value::as_i64);
+    let user_id = int(UID);
+    SessionMeta {
+        user_id,
+        created_ms: user_id.and(int(AUTH_AT)),
+        seen_ms: user_id.and(int(SEEN_AT)),
+        user_agent: user_id
+            .and(r.data.get(USER_AGENT))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned),
+    }
+}
+
+/// Longest User-Agent kept with a session (enough to tell the browser and the system).
+const USER_AGENT_MAX: usize = 256;
+
+/// The request's User-Agent as kept with a session at login: printable characters only,
+/// at most [`USER_AGENT_MAX`] of them.
+pub fn user_agent(headers: &http::HeaderMap) -> Option<String> {
+    let ua: String = headers
+        .get(http::header::USER_AGENT)?
+        .to_str()
+        .ok()?
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(USER_AGENT_MAX)
+        .collect();
+    (!ua.trim().is_empty()).then_some(ua)
+}
+
 fn encode(r: &Record) -> session_store::Result<String> {
     serde_json::to_string(&r.data).map_err(|e| session_store::Error::Encode(e.to_string()))
 }
@@ -58,7 +93,12 @@ impl SessionStore for DbSessionStore {
         // Draw another id on the (astronomically unlikely) collision.
         while !self
             .store
-            .session_create(&record.id.to_string(), &data, self.expiry_ms(record))
+            .session_create_with(
+                &record.id.to_string(),
+                &data,
+                self.expiry_ms(record),
+                &meta(record),
+            )
             .await
             .map_err(backend)?
         {
@@ -70,7 +110,12 @@ impl SessionStore for DbSessionStore {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data = encode(record)?;
         self.store
-            .session_save(&record.id.to_string(), &data, self.expiry_ms(record))
+            .session_save_with(
+                &record.id.to_string(),
+                &data,
+                self.expiry_ms(record),
+                &meta(record),
+            )
             .await
             .map_err(backend)
     }

@@ -68,6 +68,40 @@ pub struct SessionRow {
     pub expiry_ms: i64,
 }
 
+/// What the "My account" page shows of a session, copied by the console's session store from
+/// the session's data at every save (`None` for an anonymous session).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionMeta {
+    pub user_id: Option<i64>,
+    /// When the user signed in (Unix ms).
+    pub created_ms: Option<i64>,
+    /// When the session was last seen (Unix ms; refreshed about once a minute).
+    pub seen_ms: Option<i64>,
+    pub user_agent: Option<String>,
+}
+
+/// A live session of a user, for the user's own sessions list. `id` is the session id — a
+/// bearer secret: never shown, logged or printed (`Debug` redacts it).
+#[derive(Clone, sqlx::FromRow)]
+pub struct UserSession {
+    pub id: String,
+    pub created_ms: Option<i64>,
+    pub seen_ms: Option<i64>,
+    pub user_agent: Option<String>,
+    pub expiry_ms: i64,
+}
+
+impl fmt::Debug for UserSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserSession")
+            .field("id", &"[redacted]")
+            .field("created_ms", &self.created_ms)
+            .field("seen_ms", &self.seen_ms)
+            .field("user_agent", &self.user_agent)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Outcome of an audited action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

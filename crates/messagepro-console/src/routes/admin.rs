@@ -203,7 +203,7 @@ async fn create_user(ui: Ui, Form(form): Form<NewUserForm>) -> Result<Response, 
         return fail("admin.users.invalid_role").await;
     };
     let generated = form.password.is_empty();
-    if !generated && form.password.chars().count() < password::MIN_PASSWORD_LEN {
+    if !generated && !password::acceptable(&form.password) {
         return fail("admin.users.password_too_short").await;
     }
     let pw = if generated {

@@ -14,7 +14,7 @@ use super::{Access, RouteRule};
 use crate::app::AppState;
 use crate::csrf;
 use crate::error::AppError;
-use crate::guard::{AUTH_AT, CurrentUser, SEEN_AT, UID};
+use crate::guard::{AUTH_AT, CurrentUser, SEEN_AT, UID, USER_AGENT};
 use crate::i18n::Lang;
 use crate::login::{self, LoginOutcome};
 use crate::redirect::safe_next;
@@ -102,6 +102,7 @@ struct LoginForm {
 async fn login(
     ui: Ui,
     ClientIp(ip): ClientIp,
+    headers: http::HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let state = ui.state.clone();
@@ -120,6 +121,9 @@ async fn login(
             s.insert(UID, user.id).await?;
             s.insert(AUTH_AT, now).await?;
             s.insert(SEEN_AT, now).await?;
+            if let Some(ua) = crate::sessions::user_agent(&headers) {
+                s.insert(USER_AGENT, ua).await?;
+            }
             csrf::rotate(s).await?;
             let to = safe_next(Some(&form.next)).unwrap_or_else(|| "/".into());
             return Ok(Redirect::to(&to).into_response());
@@ -225,7 +229,13 @@ async fn language(ui: Ui, Form(form): Form<LanguageForm>) -> Result<Response, Ap
     }
     let to = safe_next(Some(&form.next)).unwrap_or_else(|| "/".into());
     let mut resp = Redirect::to(&to).into_response();
-    let secure = if ui.state.settings.cookie_secure {
+    set_language_cookie(&ui.state, &mut resp, lang);
+    Ok(resp)
+}
+
+/// Adds the cookie remembering `lang` (for the login page after logout) to `resp`.
+pub(crate) fn set_language_cookie(state: &AppState, resp: &mut Response, lang: Lang) {
+    let secure = if state.settings.cookie_secure {
         "; Secure"
     } else {
         ""
@@ -237,7 +247,6 @@ async fn language(ui: Ui, Form(form): Form<LanguageForm>) -> Result<Response, Ap
     if let Ok(v) = http::HeaderValue::from_str(&cookie) {
         resp.headers_mut().append(http::header::SET_COOKIE, v);
     }
-    Ok(resp)
 }
 
 #[derive(Template)]
