@@ -89,3 +89,25 @@ document.addEventListener("submit", function (ev) {
     });
   });
 })();
+
+// Phone layout: below 40rem the navigation folds behind the header's menu button
+// (`aria-expanded` / `aria-controls`); without this script it stays shown below the header.
+(function () {
+  var btn = document.querySelector("header.top .menu-toggle");
+  var panel = btn && document.getElementById(btn.getAttribute("aria-controls"));
+  if (!panel) return;
+  document.documentElement.classList.add("has-menu");
+  function setOpen(open) {
+    btn.setAttribute("aria-expanded", open ? "true" : "false");
+    panel.classList.toggle("open", open);
+  }
+  btn.addEventListener("click", function () {
+    setOpen(btn.getAttribute("aria-expanded") !== "true");
+  });
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key === "Escape" && btn.getAttribute("aria-expanded") === "true") {
+      setOpen(false);
+      btn.focus();
+    }
+  });
+})();

@@ -295,7 +295,9 @@ async fn the_bulk_preview_lists_invalid_lines_and_the_cost_before_anything_is_se
     assert_eq!(r.status(), 200);
     let b = body(r).await;
     assert!(
-        b.contains("pas un numéro") && b.contains("<td>2</td>") && b.contains("<td>5</td>"),
+        b.contains("pas un numéro")
+            && b.contains(r#"<td data-label="Ligne">2</td>"#)
+            && b.contains(r#"<td data-label="Ligne">5</td>"#),
         "invalid lines: {b}"
     );
     assert!(b.contains("1 × 2 = 2"), "segments × recipients");
@@ -594,7 +596,10 @@ async fn a_csv_file_uploaded_by_htmx_is_read_into_the_preview() {
     let b = body(r).await;
     assert!(b.contains("+224621234567,+224622112233"), "{b}");
     assert!(
-        b.contains("<td>Fichier</td><td>3</td><td>Bah,abc</td>"),
+        b.contains(concat!(
+            r#"<td data-label="Source">Fichier</td><td data-label="Ligne">3</td>"#,
+            r#"<td data-label="Contenu" class="wide">Bah,abc</td>"#
+        )),
         "{b}"
     );
     assert!(app.sim.ledger().is_empty());
@@ -876,7 +881,9 @@ async fn the_history_and_its_export_show_the_message_pro_id_when_it_is_known() {
     let page = history(&app).await;
     assert!(page.contains("Identifiant Message Pro"), "column missing");
     assert!(
-        page.contains(&format!("<td class=\"platform-id\">{id}</td>")),
+        page.contains(&format!(
+            "<td class=\"platform-id\" data-label=\"Identifiant Message Pro\">{id}</td>"
+        )),
         "id {id} missing:\n{page}"
     );
     let csv = body(app.get("/messaging/sms/history.csv").await).await;
