@@ -719,7 +719,9 @@ async fn the_python_example_validates_an_order_and_the_client_gets_one_sms() {
 
 /// schemathesis (PyPI, installed by `.ci/run`) fuzzes every operation of the OpenAPI document:
 /// no 5xx, no status, content type, header or body outside the document. (Its "schema-valid
-/// request rejected" check is left out: a string the schema allows is not a phone number.)
+/// request rejected" check is left out: a string the schema allows is not a phone number. So is
+/// "created resource not found": a POST replayed with an `Idempotency-Key` it generated before
+/// answers the stored 201 of a resource a later DELETE removed, as the API documents.)
 #[tokio::test]
 async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_openapi_document() {
     let found = std::process::Command::new("schemathesis")
@@ -735,10 +737,19 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_openapi_do
         eprintln!("skipped: schemathesis is not installed (pip install schemathesis)");
         return;
     }
-    let app = api_app().await;
+    // the webhook endpoints schemathesis creates point anywhere: no delivery pass posts to them
+    let app = spawn_app_with_sim_settings(None, true, |s, f| {
+        s.default_sms_route = f
+            .devices
+            .as_ref()
+            .map(|d| messagepro::SmsRoute::device(d.online.unique.clone()));
+        s.webhook_secret = Some(SecretString::from(WEBHOOK_SECRET));
+        s.webhooks.poll = None;
+    })
+    .await;
     let tok = token(
         &app,
-        "messages:send messages:read otp events contacts",
+        "messages:send messages:read otp events contacts webhooks",
         Some(100_000),
     )
     .await;
@@ -748,7 +759,7 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_openapi_do
             "--checks",
             "all",
             "--exclude-checks",
-            "positive_data_acceptance",
+            "positive_data_acceptance,ensure_resource_availability",
         ])
         .args(["--max-examples", "40", "--seed", "1"])
         .args(["-H", &format!("Authorization: Bearer {tok}")])
@@ -770,7 +781,7 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_openapi_do
         .values()
         .map(|p| p.as_object().unwrap().len())
         .sum();
-    assert!(operations >= 9, "{operations}");
+    assert!(operations >= 23, "{operations}");
     assert!(
         stdout.contains(&format!("Tested: {operations}")),
         "{stdout}"

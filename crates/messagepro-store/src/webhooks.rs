@@ -265,6 +265,13 @@ impl Store {
         )
     }
 
+    /// How many deliveries each endpoint has per state: `(endpoint id, state, count)`.
+    pub async fn webhook_delivery_counts(&self) -> Result<Vec<(i64, String, i64)>> {
+        Ok(on_pool!(self, p => sqlx::query_as::<_, (i64, String, i64)>(
+            "SELECT endpoint_id, state, COUNT(*) FROM webhook_deliveries GROUP BY endpoint_id, state")
+            .fetch_all(p).await?))
+    }
+
     /// The attempts of an endpoint's deliveries with an id ≥ `from_delivery`, in order.
     pub async fn webhook_attempts(
         &self,

@@ -8,6 +8,7 @@
 //! - [`otp`] — send and verify codes;
 //! - [`campaigns`] — start a campaign, read its progress, pause / resume / cancel it;
 //! - [`contacts`] — the local contact book and its groups, with the opt-out flag;
+//! - [`webhooks`] — the endpoints webhooks out are posted to, their deliveries, replays;
 //! - [`events`] — business events turned into messages by their rules, exactly once;
 //! - [`intake`] — the platform's webhook posts;
 //! - [`openapi`] — the OpenAPI 3.1 document, from these handlers (`/api/v1/openapi.json`);
@@ -32,6 +33,7 @@ pub mod openapi;
 pub mod otp;
 pub mod problem;
 pub mod reference;
+pub mod webhooks;
 
 use problem::Problem;
 
@@ -44,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .merge(events::router())
         .merge(campaigns::router())
         .merge(contacts::router())
+        .merge(webhooks::router())
         .merge(intake::router())
         .merge(reference::router())
         .route(

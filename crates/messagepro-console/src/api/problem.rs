@@ -181,6 +181,10 @@ fn title(code: &str) -> &'static str {
         "platform_unavailable" => "Platform unavailable",
         "send_failed" => "Send refused by the platform",
         "invalid_template" => "Invalid template",
+        "invalid_url" => "Invalid URL",
+        "unknown_event" => "Unknown event type",
+        "no_events" => "No event type",
+        "delivery_not_finished" => "Delivery not finished",
         _ => "Request refused",
     }
 }
