@@ -48,10 +48,16 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("MESSAGEPRO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    // one JSON object per line for a log collector; human lines otherwise
+    let _ = if std::env::var("MESSAGEPRO_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"))
+    {
+        logs.json().flatten_event(true).try_init()
+    } else {
+        logs.try_init()
+    };
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -278,3 +278,35 @@ fn serve_starts_and_says_how_to_create_the_first_admin() {
         "{all}"
     );
 }
+
+#[test]
+fn logs_are_one_json_object_per_line_when_asked() {
+    let env = Env::new();
+    let out = env
+        .cmd(&["-vv", "migrate"])
+        .env("MESSAGEPRO_LOG_FORMAT", "json")
+        .env_remove("MESSAGEPRO_LOG")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "debug logs expected");
+    for l in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        assert!(v["level"].is_string() && v["timestamp"].is_string(), "{l}");
+    }
+    // and human lines by default
+    let out = env
+        .cmd(&["-vv", "migrate"])
+        .env_remove("MESSAGEPRO_LOG")
+        .output()
+        .unwrap();
+    let first = stderr(&out).lines().next().unwrap_or_default().to_owned();
+    assert!(!first.is_empty());
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&first).is_err(),
+        "{first}"
+    );
+}

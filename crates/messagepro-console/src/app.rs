@@ -134,6 +134,7 @@ pub fn core_settings(settings: &Settings) -> messagepro_core::CoreSettings {
         },
         webhook_secret: settings.webhook_secret.clone(),
         webhooks: settings.webhooks.clone(),
+        platform_cache: settings.platform_cache,
         ..Default::default()
     }
 }
@@ -215,7 +216,12 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), crate::csrf::presession))
         .layer(sessions);
     // the integration API: its own bearer authentication, no session, no CSRF cookie
-    let app = crate::api::router().merge(console).with_state(state);
+    // operations (readiness, metrics): no session either
+    crate::ops::prometheus();
+    let app = crate::api::router()
+        .merge(crate::ops::router())
+        .merge(console)
+        .with_state(state);
     headers::apply(app).layer(trace)
 }
 

@@ -54,6 +54,9 @@ pub struct Settings {
     /// How often the background worker reconciles message status with the platform
     /// (`None` = off).
     pub sync_every: Option<Duration>,
+    /// How long a platform read the pages show (rates, devices, accounts, credits) is reused
+    /// by every instance (zero: read the platform on every view).
+    pub platform_cache: Duration,
     /// A send claimed by a worker that has not finished after this long is `unknown` (then
     /// reconciled). Longer than the platform request timeout (30 s).
     pub lease: Duration,
@@ -95,6 +98,7 @@ impl Default for Settings {
             login_lockout: Duration::from_secs(15 * 60),
             trust_forwarded_for: false,
             sync_every: Some(Duration::from_secs(5)),
+            platform_cache: messagepro_core::reads::DEFAULT_TTL,
             lease: Duration::from_secs(90),
             unknown_grace: Duration::from_secs(600),
             worker_concurrency: 32,
@@ -133,6 +137,7 @@ struct FileSettings {
     login_lockout_minutes: Option<u64>,
     trust_forwarded_for: Option<bool>,
     sync_seconds: Option<u64>,
+    platform_cache_seconds: Option<u64>,
     lease_seconds: Option<u64>,
     unknown_grace_seconds: Option<u64>,
     worker_concurrency: Option<u64>,
@@ -265,6 +270,12 @@ impl Settings {
         if let Some(secs) = num("MESSAGEPRO_SYNC_SECONDS", f.sync_seconds)? {
             s.sync_every = (secs > 0).then(|| Duration::from_secs(secs));
         }
+        if let Some(secs) = num(
+            "MESSAGEPRO_PLATFORM_CACHE_SECONDS",
+            f.platform_cache_seconds,
+        )? {
+            s.platform_cache = Duration::from_secs(secs.min(3_600));
+        }
         if let Some(secs) = num("MESSAGEPRO_LEASE_SECONDS", f.lease_seconds)? {
             s.lease = Duration::from_secs(secs.max(1));
         }
@@ -375,6 +386,10 @@ impl Settings {
             (
                 "sync_seconds",
                 self.sync_every.map_or(0, |d| d.as_secs()).to_string(),
+            ),
+            (
+                "platform_cache_seconds",
+                self.platform_cache.as_secs().to_string(),
             ),
             ("lease_seconds", self.lease.as_secs().to_string()),
             (

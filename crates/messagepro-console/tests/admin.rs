@@ -383,7 +383,29 @@ async fn an_admin_creates_a_token_shown_once_that_the_api_accepts_until_revoked(
         page.contains(r#"name="rate" value="600""#),
         "the form is ready for another token, with the default rate"
     );
-    let tokens = app.store.tokens().await.unwrap();
+    // the browser posting the same form again (a reload of the answer) creates nothing
+    let nonce = app.nonce("/admin/tokens").await;
+    let form = [
+        ("name", "erp-2"),
+        ("scope", "otp"),
+        ("rate", "60"),
+        ("nonce", nonce.as_str()),
+    ];
+    assert_eq!(app.post("/admin/tokens", &form).await.status(), 200);
+    let again = app.post("/admin/tokens", &form).await;
+    assert_eq!(again.status(), 303);
+    let list = app.get("/admin/tokens").await.text().await.unwrap();
+    assert!(list.contains("aucun nouveau jeton"), "{list}");
+    let erp2 = app.store.tokens().await.unwrap();
+    assert_eq!(erp2.iter().filter(|t| t.name == "erp-2").count(), 1);
+    let tokens: Vec<_> = app
+        .store
+        .tokens()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.name == "erp")
+        .collect();
     assert_eq!(tokens.len(), 1);
     assert_eq!(tokens[0].scopes, "messages:read otp");
     assert_eq!(tokens[0].rate_per_minute, 60);
@@ -440,6 +462,8 @@ async fn an_admin_edits_the_event_rules_and_a_wrong_template_is_refused_in_the_p
             ("recipient_path", path),
             ("recipient_group", group),
             ("route", ""),
+            ("fallback_channel", ""),
+            ("fallback_route", ""),
             ("enabled", "on"),
         ]
     };
@@ -454,7 +478,19 @@ async fn an_admin_edits_the_event_rules_and_a_wrong_template_is_refused_in_the_p
         )
         .await;
     assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("Le modèle est invalide"));
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("Le modèle contient une variable illisible")
+            || body.contains("Une variable du modèle n&#39;est pas fermée"),
+        "a French reason: {}",
+        body.split("flash-error")
+            .nth(1)
+            .unwrap_or(&body)
+            .chars()
+            .take(300)
+            .collect::<String>()
+    );
+    assert!(!body.contains("unknown variable") && !body.contains("unclosed"));
     let r = app
         .post(
             "/admin/events",
@@ -495,6 +531,46 @@ async fn an_admin_edits_the_event_rules_and_a_wrong_template_is_refused_in_the_p
         .await
         .unwrap();
     assert!(edit.contains("Facture {{invoice.number}} payée, merci !"));
+    // a fallback: the same channel and route as the first send is refused, in French…
+    let mut with_fallback = form("Facture {{invoice.number}} payée", "client.phone", "");
+    with_fallback.retain(|(k, _)| !k.starts_with("fallback"));
+    with_fallback.push(("fallback_channel", "sms"));
+    with_fallback.push(("fallback_route", ""));
+    let r = app.post("/admin/events", &with_fallback).await;
+    assert_eq!(r.status(), 422);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("La solution de repli doit différer du premier envoi")
+    );
+    // …another route is saved, and shown in the list and the form
+    with_fallback.pop();
+    with_fallback.push(("fallback_route", "{\"gateway\": \"1\"}"));
+    let r = app.post("/admin/events", &with_fallback).await;
+    assert_eq!(r.status(), 303);
+    let rule = app.store.event_rule("invoice.paid").await.unwrap().unwrap();
+    assert_eq!(rule.fallback_channel.as_deref(), Some("sms"));
+    let list = app.get("/admin/events").await.text().await.unwrap();
+    assert!(
+        list.contains("sms <span class=\"muted\">puis sms</span>"),
+        "{list}"
+    );
+    let edit = app
+        .get("/admin/events?edit=invoice.paid")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let fallback = edit
+        .split("<legend>Solution de repli</legend>")
+        .nth(1)
+        .unwrap();
+    assert!(fallback.contains("<option value=\"sms\" selected>SMS</option>"));
+    assert!(
+        fallback.contains("&#34;gateway&#34;: &#34;1&#34;"),
+        "{fallback}"
+    );
     let r = app
         .post("/admin/events/delete", &[("kind", "invoice.paid")])
         .await;

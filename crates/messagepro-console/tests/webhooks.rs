@@ -600,3 +600,53 @@ async fn the_admin_page_adds_an_endpoint_shows_its_secret_once_and_refuses_bad_i
     assert_eq!(other.get("/admin/webhooks").await.status(), 403);
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_unreachable_endpoint_shows_a_translated_reason_and_a_scheduled_retry() {
+    let app = hook_app().await;
+    // a port nothing listens on
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks", closed.local_addr().unwrap());
+    drop(closed);
+    let (ep, _) = endpoint(&app, &url, &["message.sent"]).await;
+    send_and_deliver(&app, "621234567").await;
+    let mut log = app.state.core.webhook_log(ep, 10).await.unwrap();
+    for _ in 0..200 {
+        if log.deliveries.first().is_some_and(|d| !d.1.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        log = app.state.core.webhook_log(ep, 10).await.unwrap();
+    }
+    let attempt = &log.deliveries[0].1[0];
+    assert_eq!(attempt.status, None);
+    assert_eq!(attempt.error.as_deref(), Some("connect"));
+    assert!(
+        attempt
+            .response
+            .as_deref()
+            .is_some_and(|r| !r.contains("/hooks")),
+        "the library's words, without the URL: {:?}",
+        attempt.response
+    );
+    app.login_as("admin").await;
+    let page = app
+        .get(&format!("/admin/webhooks/{ep}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Connexion impossible"), "{page}");
+    assert!(page.contains("Nouvel essai prévu"));
+    // the library's English words only on hover
+    assert_eq!(
+        page.matches("error sending request").count(),
+        page.matches("title=\"error sending request").count()
+    );
+    assert!(page.contains("État\u{a0}:"), "French punctuation");
+    // an id that is not a number is a page that says so, not a raw 400
+    let r = app.get("/admin/webhooks/new").await;
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.unwrap().contains("<html"));
+    app.cleanup().await;
+}

@@ -126,6 +126,30 @@ pub fn value_at(data: &serde_json::Value, path: &str) -> Option<String> {
     }
 }
 
+/// The send channel of a rule's `channel` (`sms` / `whatsapp`) and route JSON (empty: the
+/// configured default).
+fn rule_channel(
+    channel: &str,
+    route: Option<&str>,
+    defaults: &crate::route::DefaultRoutes,
+) -> Result<SendChannel, EventError> {
+    let choice: RouteChoice = match route.filter(|r| !r.trim().is_empty()) {
+        Some(r) => serde_json::from_str(r).map_err(|_| EventError::BadRule("route"))?,
+        None => RouteChoice::default(),
+    };
+    Ok(match channel {
+        "sms" => SendChannel::Sms {
+            route: choice.sms_route(defaults)?,
+        },
+        "whatsapp" => SendChannel::WhatsApp {
+            account: choice.whatsapp_account(defaults)?,
+            content: WaContent::Text(String::new()),
+            priority: true,
+        },
+        _ => return Err(EventError::BadRule("channel")),
+    })
+}
+
 fn parse_ids(json: &str) -> Vec<i64> {
     serde_json::from_str(json).unwrap_or_default()
 }
@@ -164,21 +188,11 @@ impl Core {
             .filter(|r| r.enabled)
             .ok_or_else(|| EventError::NoRule(ev.kind.clone()))?;
         let template = Template::parse_event(&rule.template)?;
-        let choice: RouteChoice = match rule.route.as_deref().filter(|r| !r.trim().is_empty()) {
-            Some(r) => serde_json::from_str(r).map_err(|_| EventError::BadRule("route"))?,
-            None => RouteChoice::default(),
-        };
         let defaults = &self.inner.settings.routes;
-        let channel = match rule.channel.as_str() {
-            "sms" => SendChannel::Sms {
-                route: choice.sms_route(defaults)?,
-            },
-            "whatsapp" => SendChannel::WhatsApp {
-                account: choice.whatsapp_account(defaults)?,
-                content: WaContent::Text(String::new()),
-                priority: true,
-            },
-            _ => return Err(EventError::BadRule("channel")),
+        let channel = rule_channel(&rule.channel, rule.route.as_deref(), defaults)?;
+        let fallback = match rule.fallback_channel.as_deref().filter(|c| !c.is_empty()) {
+            Some(c) => Some(rule_channel(c, rule.fallback_route.as_deref(), defaults)?),
+            None => None,
         };
         let recipients = self.event_recipients(&rule, &ev.data).await?;
         if recipients.is_empty() {
@@ -223,6 +237,7 @@ impl Core {
                 },
                 job: (!opted_out).then(|| self.new_job(&Payload::from_request(&send), now)),
                 skip_reason: opted_out.then_some("skip.opted_out"),
+                fallback: fallback.as_ref().map(|f| self.fallback_of(f, phone, &text)),
             });
         }
         let mut audit = self.audit(actor, &format!("event.{}", ev.kind), &ev.id);
@@ -295,6 +310,10 @@ pub struct RuleInput {
     /// Route JSON (`{"device": "…", "sim": 1}`, `{"gateway": "1"}`, `{"account": "…"}`), or
     /// empty for the configured default.
     pub route: String,
+    /// `sms`, `whatsapp`, or empty for none: tried once when the message fails.
+    pub fallback_channel: String,
+    /// The fallback's route JSON, or empty for that channel's configured default.
+    pub fallback_route: String,
     pub enabled: bool,
 }
 
@@ -348,6 +367,22 @@ impl Core {
         if !route.is_empty() && serde_json::from_str::<RouteChoice>(route).is_err() {
             return Err(RuleError::Invalid("rule.invalid_route"));
         }
+        let fallback_channel = input.fallback_channel.trim();
+        let fallback_route = input.fallback_route.trim();
+        if !matches!(fallback_channel, "" | "sms" | "whatsapp") {
+            return Err(RuleError::Invalid("rule.invalid_channel"));
+        }
+        if fallback_channel.is_empty() && !fallback_route.is_empty() {
+            return Err(RuleError::Invalid("rule.fallback_route_alone"));
+        }
+        if !fallback_route.is_empty()
+            && serde_json::from_str::<RouteChoice>(fallback_route).is_err()
+        {
+            return Err(RuleError::Invalid("rule.invalid_route"));
+        }
+        if fallback_channel == input.channel && fallback_route == route {
+            return Err(RuleError::Invalid("rule.fallback_same"));
+        }
         let rule = messagepro_store::EventRule {
             kind: kind.to_owned(),
             channel: input.channel.clone(),
@@ -355,6 +390,8 @@ impl Core {
             recipient_path: (!path.is_empty()).then(|| path.to_owned()),
             recipient_group: (!group.is_empty()).then(|| group.to_owned()),
             route: (!route.is_empty()).then(|| route.to_owned()),
+            fallback_channel: (!fallback_channel.is_empty()).then(|| fallback_channel.to_owned()),
+            fallback_route: (!fallback_route.is_empty()).then(|| fallback_route.to_owned()),
             enabled: input.enabled,
             updated_ms: 0,
         };
@@ -362,9 +399,13 @@ impl Core {
         store.event_rule_upsert(&rule, self.now_ms()).await?;
         let mut audit = self.audit(actor, "event_rule.save", kind);
         audit.detail = Some(format!(
-            "{} to {} enabled={}",
+            "{} to {}{} enabled={}",
             rule.channel,
             if path.is_empty() { group } else { path },
+            rule.fallback_channel
+                .as_deref()
+                .map(|c| format!(", fallback {c}"))
+                .unwrap_or_default(),
             rule.enabled
         ));
         store.audit(&audit).await?;

@@ -30,6 +30,12 @@
 //!   stored then applied (stop keywords, the inbox).
 //! - [`webhooks`] — webhooks out: queued by the database in the event's transaction, signed
 //!   per Standard Webhooks, retried on a schedule, logged, replayable.
+//! - [`fallback`] — a second channel or route tried once when a message ends `failed` (an
+//!   event rule's WhatsApp, then SMS), recorded exactly once by the worker's pass.
+//! - [`reads`] — the platform lists pages show (rates, devices, accounts, credits), cached in
+//!   the database for every instance with a short TTL, the last answer shown when it is down.
+//! - [`telemetry`] — the engine's metrics (sends by channel and outcome, platform call
+//!   latency, webhook attempts), through the `metrics` facade.
 //! - [`template`] — campaign texts with `{{contact.name}}`, `{{col.…}}`: parsed, rendered per
 //!   recipient, a missing value an error before anything is sent.
 //!
@@ -41,6 +47,7 @@ pub mod clock;
 pub mod contacts;
 pub mod error;
 pub mod events;
+pub mod fallback;
 pub mod intake;
 pub mod nonce;
 pub mod otp;
@@ -49,10 +56,12 @@ pub mod permissions;
 pub mod policy;
 pub mod pricing;
 pub mod quiet;
+pub mod reads;
 pub mod recipients;
 pub mod reconcile;
 pub mod route;
 pub mod send;
+pub mod telemetry;
 pub mod template;
 pub mod tokens;
 pub mod webhooks;
@@ -108,6 +117,8 @@ pub struct CoreSettings {
     pub webhook_secret: Option<secrecy::SecretString>,
     /// Webhooks out: the retry schedule, the poll, the timeout.
     pub webhooks: webhooks::WebhookSettings,
+    /// How long a platform read the pages show is reused ([`reads`]); zero: never cached.
+    pub platform_cache: Duration,
 }
 
 impl std::fmt::Debug for CoreSettings {
@@ -146,6 +157,7 @@ impl Default for CoreSettings {
             routes: route::DefaultRoutes::default(),
             webhook_secret: None,
             webhooks: webhooks::WebhookSettings::default(),
+            platform_cache: reads::DEFAULT_TTL,
         }
     }
 }

@@ -253,6 +253,7 @@ impl Core {
             message,
             job: Some(job),
             skip_reason: None,
+            fallback: None,
         };
         match store.enqueue_guarded(&[item], &audit, &guard, now).await? {
             messagepro_store::Guarded::Recorded { messages, jobs } => Ok(Accepted {

@@ -424,6 +424,9 @@ impl Core {
             crate::policy::Gate::Go => {}
             crate::policy::Gate::Skip(reason) => {
                 tracing::info!(reason, "not sent: policy");
+                if let Ok(p) = &payload {
+                    crate::telemetry::send(crate::telemetry::channel(p), "skipped");
+                }
                 return Decision {
                     lease,
                     finish: Finish::Complete {
@@ -440,6 +443,9 @@ impl Core {
             }
             crate::policy::Gate::Defer { run_at_ms, reason } => {
                 tracing::debug!(reason, run_at_ms, "waits: policy");
+                if let Ok(p) = &payload {
+                    crate::telemetry::send(crate::telemetry::channel(p), "deferred");
+                }
                 return Decision {
                     lease,
                     finish: Finish::Defer {
@@ -451,10 +457,15 @@ impl Core {
                 };
             }
         }
+        let label = payload
+            .as_ref()
+            .map_or("unknown", crate::telemetry::channel);
+        let started = std::time::Instant::now();
         let result = match &payload {
             Ok(p) => self.call(p, &lease).await,
             Err(_) => Err(FailCause::BadPayload),
         };
+        crate::telemetry::platform_call(label, started.elapsed().as_secs_f64());
         let now = self.now_ms();
         let (finish, outcome, revoke_otp) = match result {
             Ok((status, platform_id, platform_message)) => {
@@ -516,6 +527,14 @@ impl Core {
                 )
             }
         };
+        let result_label = match &outcome {
+            Dispatched::Done { status, .. } => status.as_str(),
+            Dispatched::Failed(_) => "failed",
+            Dispatched::Retrying(_) => "retrying",
+            Dispatched::Deferred { .. } => "deferred",
+            Dispatched::LeaseLost => "lease_lost",
+        };
+        crate::telemetry::send(label, result_label);
         Decision {
             lease,
             finish,

@@ -156,6 +156,9 @@ pub struct AcceptOptions<'a> {
     pub send_at_ms: Option<i64>,
     /// The idempotency key to mark done with the message, in its transaction.
     pub idempotency: Option<messagepro_store::IdemDone<'a>>,
+    /// A second channel or route tried once if this send ends `failed` (see
+    /// [`crate::fallback`]).
+    pub fallback: Option<SendChannel>,
 }
 
 /// A send accepted into the outbox.
@@ -253,17 +256,27 @@ impl Core {
         let job = self.new_job(&payload, run_at);
         let audit = self.audit(actor, &format!("{channel}.send"), &message.recipient);
         let store = &self.inner.store;
-        let (message_id, job_id) = match opts.idempotency {
-            None => store.enqueue_message(&message, &job, &audit, now).await?,
-            Some(idem) => {
+        if let Some(f) = &opts.fallback
+            && !actor.can(f.permission())
+        {
+            return Err(SendError::Forbidden);
+        }
+        let fallback = opts
+            .fallback
+            .as_ref()
+            .map(|f| self.fallback_of(f, &req.recipient, &req.text));
+        let (message_id, job_id) = match (opts.idempotency, fallback) {
+            (None, None) => store.enqueue_message(&message, &job, &audit, now).await?,
+            (idem, fallback) => {
                 let guard = messagepro_store::Guard {
-                    idempotency: Some(idem),
+                    idempotency: idem,
                     event: None,
                 };
                 let item = GuardedMessage {
                     message,
                     job: Some(job),
                     skip_reason: None,
+                    fallback,
                 };
                 match store.enqueue_guarded(&[item], &audit, &guard, now).await? {
                     Guarded::Recorded { messages, jobs } => (

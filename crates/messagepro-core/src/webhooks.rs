@@ -28,7 +28,7 @@ use messagepro_store::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::{Actor, Core, Permission};
+use crate::{Actor, Core};
 
 /// The event types an endpoint can subscribe to.
 pub const EVENT_TYPES: &[&str] = &[
@@ -164,15 +164,18 @@ fn valid_url(text: &str) -> Result<String, WebhookError> {
 }
 
 impl Core {
+    /// Who manages endpoints: console admins (`admin.users`), integration tokens with the
+    /// `webhooks` scope, the system.
     fn admin(&self, actor: &Actor) -> Result<(), WebhookError> {
-        if actor.can(Permission::AdminUsers) {
+        if actor.has_scope("webhooks") {
             Ok(())
         } else {
             Err(WebhookError::Forbidden)
         }
     }
 
-    /// Registers an endpoint (admins). Returns its id and its secret — shown once. Audited.
+    /// Registers an endpoint (admins, `webhooks` tokens). Returns its id and its secret —
+    /// shown once. Audited.
     pub async fn webhook_create(
         &self,
         actor: &Actor,
@@ -225,7 +228,8 @@ impl Core {
         Ok((id, secret))
     }
 
-    /// Enables or disables an endpoint (admins); `false` when it already was. Audited.
+    /// Enables or disables an endpoint (admins, `webhooks` tokens); `false` when it already
+    /// was. Audited.
     pub async fn webhook_set_enabled(
         &self,
         actor: &Actor,
@@ -254,7 +258,7 @@ impl Core {
         Ok(done)
     }
 
-    /// Deletes an endpoint with its log (admins). Audited.
+    /// Deletes an endpoint with its log (admins, `webhooks` tokens). Audited.
     pub async fn webhook_delete(&self, actor: &Actor, id: i64) -> Result<(), WebhookError> {
         self.admin(actor)?;
         let ep = self.webhook_endpoint(id).await?;
@@ -267,8 +271,9 @@ impl Core {
         Ok(())
     }
 
-    /// Queues one more attempt of a finished delivery (admins): same `webhook-id`, same body.
-    /// Returns whether it was queued (`false`: still pending) and its endpoint. Audited.
+    /// Queues one more attempt of a finished delivery (admins, `webhooks` tokens): same
+    /// `webhook-id`, same body. Returns whether it was queued (`false`: still pending) and its
+    /// endpoint. Audited.
     pub async fn webhook_replay(
         &self,
         actor: &Actor,
@@ -287,6 +292,44 @@ impl Core {
             store.audit(&audit).await?;
         }
         Ok((done, d.endpoint_id))
+    }
+
+    /// [`Core::webhook_replay`] of a delivery named under its endpoint (the API's
+    /// `/webhooks/{id}/deliveries/{delivery_id}`): `NotFound` when the delivery belongs to
+    /// another endpoint. Returns whether it was queued and the delivery as it is now, with its
+    /// attempts.
+    pub async fn webhook_replay_of(
+        &self,
+        actor: &Actor,
+        endpoint_id: i64,
+        delivery_id: i64,
+    ) -> Result<(bool, WebhookDelivery, Vec<WebhookAttempt>), WebhookError> {
+        self.admin(actor)?;
+        let store = &self.inner.store;
+        let mine = store
+            .webhook_delivery(delivery_id)
+            .await?
+            .is_some_and(|d| d.endpoint_id == endpoint_id);
+        if !mine {
+            return Err(WebhookError::NotFound);
+        }
+        let (done, _) = self.webhook_replay(actor, delivery_id).await?;
+        let d = store
+            .webhook_delivery(delivery_id)
+            .await?
+            .ok_or(WebhookError::NotFound)?;
+        let attempts = store
+            .webhook_attempts(endpoint_id, delivery_id)
+            .await?
+            .into_iter()
+            .filter(|a| a.delivery_id == delivery_id)
+            .collect();
+        Ok((done, d, attempts))
+    }
+
+    /// How many deliveries each endpoint has per state: `(endpoint id, state, count)`.
+    pub async fn webhook_counts(&self) -> Result<Vec<(i64, String, i64)>, WebhookError> {
+        Ok(self.inner.store.webhook_delivery_counts().await?)
     }
 
     pub async fn webhook_endpoints(&self) -> Result<Vec<WebhookEndpoint>, WebhookError> {
@@ -393,7 +436,7 @@ impl Core {
             response: None,
         };
         let Some(signature) = sign(&ep.secret, &d.webhook_id, ts, &body) else {
-            attempt.error = Some("the endpoint's secret cannot sign".into());
+            attempt.error = Some("sign".into());
             return attempt;
         };
         let sent = self
@@ -420,8 +463,28 @@ impl Core {
                 let text = String::from_utf8_lossy(&kept).trim().to_owned();
                 attempt.response = (!text.is_empty()).then_some(text);
             }
-            // without the URL: it is the admin's, and may carry a token in its query
-            Err(e) => attempt.error = Some(e.without_url().to_string()),
+            // a stable code the console translates (`timeout`, `connect`, `request`), and the
+            // library's words, with their causes, for the curious — without the URL: it is the
+            // admin's, and may carry a token in its query
+            Err(e) => {
+                let code = if e.is_timeout() {
+                    "timeout"
+                } else if e.is_connect() {
+                    "connect"
+                } else {
+                    "request"
+                };
+                attempt.error = Some(code.into());
+                let e = e.without_url();
+                let mut detail = e.to_string();
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    detail.push_str(": ");
+                    detail.push_str(&c.to_string());
+                    cause = c.source();
+                }
+                attempt.response = Some(detail);
+            }
         }
         attempt.duration_ms = started.elapsed().as_millis() as i64;
         attempt
@@ -446,6 +509,7 @@ impl Core {
                 None => (DeliveryNext::Failed, Some("failing")),
             },
         };
+        crate::telemetry::webhook_attempt(matches!(attempt.status, Some(200..=299)));
         let store = &self.inner.store;
         if !store.webhook_record(d, &attempt, next, now).await? {
             return Ok(()); // the lease was lost: whoever took it over records

@@ -128,7 +128,7 @@ impl Worker {
                 last_sync = Some(std::time::Instant::now());
                 syncing = Some(spawn_suppression_sync(core.clone()));
             }
-            // webhooks out: the due deliveries, one pass at a time
+            // fallbacks and webhooks out: the due ones, one pass at a time
             if !stopping
                 && let Some(every) = s.webhooks.poll
                 && last_hooks.is_none_or(|t| t.elapsed() >= every)
@@ -294,10 +294,16 @@ fn spawn_reconcile(c: Core) -> tokio::task::JoinHandle<()> {
     )
 }
 
-/// Delivers the due webhooks on a task of its own: passes until fewer than a batch were due.
+/// What follows messages ending, on a task of its own: the due fallbacks are recorded (see
+/// [`crate::fallback`]), then the due webhooks delivered, passes until fewer than a batch were
+/// due.
 fn spawn_webhooks(c: Core) -> tokio::task::JoinHandle<()> {
     tokio::spawn(
         async move {
+            match c.fallbacks_pass().await {
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "fallback pass failed"),
+            }
             let batch = c.settings().webhooks.batch.max(1) as usize;
             loop {
                 match c.webhooks_pass().await {

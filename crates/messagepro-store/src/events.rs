@@ -7,9 +7,10 @@
 //! waits for the first transaction and then inserts nothing; on SQLite writers are serialised by
 //! `BEGIN IMMEDIATE`. Either way the loser records no message and reads the winner's row.
 
+use crate::fallbacks::INSERT_FALLBACK;
 use crate::idempotency::FINISH;
 use crate::outbox::{INSERT_AUDIT, INSERT_JOB, INSERT_MESSAGE};
-use crate::{BeginWrite, NewAudit, NewJob, NewMessage, Result, Store, on_pool};
+use crate::{BeginWrite, NewAudit, NewFallback, NewJob, NewMessage, Result, Store, on_pool};
 
 /// What an event type causes.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -26,6 +27,10 @@ pub struct EventRule {
     pub recipient_group: Option<String>,
     /// Route JSON; `None`: the configured default route of the channel.
     pub route: Option<String>,
+    /// The channel tried when the first one fails (`sms` / `whatsapp`); `None`: no fallback.
+    pub fallback_channel: Option<String>,
+    /// The fallback's route JSON; `None`: the configured default route of that channel.
+    pub fallback_route: Option<String>,
     pub enabled: bool,
     pub updated_ms: i64,
 }
@@ -82,6 +87,8 @@ pub struct GuardedMessage {
     pub message: NewMessage,
     pub job: Option<NewJob>,
     pub skip_reason: Option<&'static str>,
+    /// The way to try if this message fails (recorded with it; not for skipped ones).
+    pub fallback: Option<NewFallback>,
 }
 
 /// What a guarded enqueue did.
@@ -97,8 +104,8 @@ pub enum Guarded {
 }
 
 const EVENT_COLUMNS: &str = "id, type AS kind, event_id, messages, received_ms";
-const RULE_COLUMNS: &str =
-    "type AS kind, channel, template, recipient_path, recipient_group, route, enabled, updated_ms";
+const RULE_COLUMNS: &str = "type AS kind, channel, template, recipient_path, recipient_group, route, fallback_channel, \
+     fallback_route, enabled, updated_ms";
 
 impl Store {
     /// Records `items` (each message with its outbox job, or skipped), one audit entry and the
@@ -146,6 +153,12 @@ impl Store {
                     None => None,
                 };
                 jobs.push(jid);
+                if let (Some(f), None) = (&item.fallback, item.skip_reason) {
+                    sqlx::query(INSERT_FALLBACK)
+                        .bind(mid).bind(f.channel.as_str()).bind(f.route.to_string()).bind(f.payload.to_string())
+                        .bind(&f.text).bind(f.segments).bind(now_ms)
+                        .execute(&mut *tx).await?;
+                }
                 if let Some(reason) = item.skip_reason {
                     sqlx::query("UPDATE messages SET status = 'skipped', platform_message = $2 WHERE id = $1")
                         .bind(mid).bind(reason).execute(&mut *tx).await?;
@@ -201,13 +214,16 @@ impl Store {
     /// Creates or replaces the rule of `rule.kind` (its `updated_ms` is set to `now_ms`).
     pub async fn event_rule_upsert(&self, rule: &EventRule, now_ms: i64) -> Result<()> {
         on_pool!(self, p => sqlx::query(
-            "INSERT INTO event_rules (type, channel, template, recipient_path, recipient_group, route, enabled, updated_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (type) DO UPDATE SET channel = excluded.channel, \
+            "INSERT INTO event_rules (type, channel, template, recipient_path, recipient_group, route, \
+             fallback_channel, fallback_route, enabled, updated_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (type) DO UPDATE SET channel = excluded.channel, \
              template = excluded.template, recipient_path = excluded.recipient_path, \
-             recipient_group = excluded.recipient_group, route = excluded.route, enabled = excluded.enabled, \
-             updated_ms = excluded.updated_ms")
+             recipient_group = excluded.recipient_group, route = excluded.route, \
+             fallback_channel = excluded.fallback_channel, fallback_route = excluded.fallback_route, \
+             enabled = excluded.enabled, updated_ms = excluded.updated_ms")
             .bind(&rule.kind).bind(&rule.channel).bind(&rule.template).bind(&rule.recipient_path)
-            .bind(&rule.recipient_group).bind(&rule.route).bind(rule.enabled).bind(now_ms)
+            .bind(&rule.recipient_group).bind(&rule.route).bind(&rule.fallback_channel)
+            .bind(&rule.fallback_route).bind(rule.enabled).bind(now_ms)
             .execute(p).await?.rows_affected());
         Ok(())
     }

@@ -1290,6 +1290,7 @@ async fn guarded_enqueue(s: &Store) {
             run_at_ms: 5,
         }),
         skip_reason: None,
+        fallback: None,
     };
     let audit = NewAudit {
         at_ms: 5,

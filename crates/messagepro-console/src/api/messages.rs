@@ -16,7 +16,7 @@ use messagepro_store::{Channel, Message, MessageFilter, MessageStatus, Page};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::openapi::{Delivery, MessageAccepted, MessageList, MessageOut, ProblemDoc};
+use super::openapi::{Delivery, FallbackOut, MessageAccepted, MessageList, MessageOut, ProblemDoc};
 
 use super::auth::ApiAuth;
 use super::idempotency::{Reply, idempotent};
@@ -58,6 +58,21 @@ pub struct SendBody {
     /// `transactional` (default) or `promotional` (quiet hours apply).
     #[serde(default)]
     pub kind: Option<String>,
+    /// Tried once, with the same text, if this send ends `failed` (e.g. WhatsApp, then SMS).
+    #[serde(default)]
+    pub fallback: Option<FallbackBody>,
+}
+
+/// A message's second way to its recipient.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FallbackBody {
+    /// `sms` or `whatsapp` (a WhatsApp fallback is a text chat).
+    pub channel: String,
+    /// Omitted: that channel's default route.
+    #[serde(default)]
+    #[schema(value_type = Option<super::openapi::RouteDoc>)]
+    pub route: Option<RouteChoice>,
 }
 
 /// A recipient typed by a caller, normalised to E.164 with the default country.
@@ -189,35 +204,36 @@ pub(crate) async fn send(
         |key| async move {
             auth.require("messages:send")?;
             let to = phone(&state, "to", &b.to)?;
-            let defaults = &state.core.settings().routes;
-            let route = b.route.clone().unwrap_or_default();
-            let channel = match b.channel.as_deref().unwrap_or("sms") {
-                "sms" => {
-                    if b.media_url.is_some() || b.document_url.is_some() {
+            let kind = b.channel.as_deref().unwrap_or("sms");
+            if kind == "sms" && (b.media_url.is_some() || b.document_url.is_some()) {
+                return Err(Problem::invalid(
+                    "invalid_request",
+                    "`media_url` and `document_url` are for WhatsApp.",
+                ));
+            }
+            let content = match kind {
+                "whatsapp" => whatsapp_content(&b)?,
+                _ => WaContent::Text(b.text.clone()),
+            };
+            let channel = send_channel(&state, "channel", kind, b.route.as_ref(), content)?;
+            let fallback = match &b.fallback {
+                Some(f) => {
+                    let fallback = send_channel(
+                        &state,
+                        "fallback.channel",
+                        &f.channel,
+                        f.route.as_ref(),
+                        WaContent::Text(b.text.clone()),
+                    )?;
+                    if same_way(&fallback, &channel) {
                         return Err(Problem::invalid(
                             "invalid_request",
-                            "`media_url` and `document_url` are for WhatsApp.",
+                            "`fallback` must be another channel or route than the send itself.",
                         ));
                     }
-                    SendChannel::Sms {
-                        route: route
-                            .sms_route(defaults)
-                            .map_err(|e| Problem::from_send(&e))?,
-                    }
+                    Some(fallback)
                 }
-                "whatsapp" => SendChannel::WhatsApp {
-                    account: route
-                        .whatsapp_account(defaults)
-                        .map_err(|e| Problem::from_send(&e))?,
-                    content: whatsapp_content(&b)?,
-                    priority: true,
-                },
-                _ => {
-                    return Err(Problem::invalid(
-                        "invalid_request",
-                        "`channel` must be \"sms\" or \"whatsapp\".",
-                    ));
-                }
+                None => None,
             };
             let promotional = match b.kind.as_deref().unwrap_or("transactional") {
                 "transactional" => false,
@@ -262,6 +278,7 @@ pub(crate) async fn send(
                 promotional,
                 send_at_ms: send_at,
                 idempotency: key.as_ref().map(|k| k.done(&respond)),
+                fallback,
             };
             match state.core.accept_with(&auth.actor, &req, opts).await {
                 Ok(a) => Ok(Reply {
@@ -277,8 +294,54 @@ pub(crate) async fn send(
     .await
 }
 
+/// The send channel named by `kind` (`sms` / `whatsapp`, the request's `field`) and `route`
+/// (omitted: the configured default of that channel).
+fn send_channel(
+    state: &AppState,
+    field: &str,
+    kind: &str,
+    route: Option<&RouteChoice>,
+    content: WaContent,
+) -> Result<SendChannel, Problem> {
+    let defaults = &state.core.settings().routes;
+    let route = route.cloned().unwrap_or_default();
+    match kind {
+        "sms" => Ok(SendChannel::Sms {
+            route: route
+                .sms_route(defaults)
+                .map_err(|e| Problem::from_send(&e))?,
+        }),
+        "whatsapp" => Ok(SendChannel::WhatsApp {
+            account: route
+                .whatsapp_account(defaults)
+                .map_err(|e| Problem::from_send(&e))?,
+            content,
+            priority: true,
+        }),
+        _ => Err(Problem::invalid(
+            "invalid_request",
+            format!("`{field}` must be \"sms\" or \"whatsapp\"."),
+        )),
+    }
+}
+
+/// Whether two channels leave the same way (the same SMS route, or the same account).
+fn same_way(a: &SendChannel, b: &SendChannel) -> bool {
+    match (a, b) {
+        (SendChannel::Sms { route: x }, SendChannel::Sms { route: y }) => x == y,
+        (SendChannel::WhatsApp { account: x, .. }, SendChannel::WhatsApp { account: y, .. }) => {
+            x == y
+        }
+        _ => false,
+    }
+}
+
 /// A message as the API shows it.
-pub fn message_out(m: &Message, job: Option<&messagepro_store::Job>) -> MessageOut {
+pub fn message_out(
+    m: &Message,
+    job: Option<&messagepro_store::Job>,
+    links: Option<&messagepro_store::FallbackLinks>,
+) -> MessageOut {
     let failure = (m.status == MessageStatus::Failed || m.status == MessageStatus::Skipped)
         .then(|| m.platform_message.clone())
         .flatten();
@@ -301,6 +364,13 @@ pub fn message_out(m: &Message, job: Option<&messagepro_store::Job>) -> MessageO
             state: j.state.clone(),
             next_attempt_at: (j.state == "ready").then(|| iso(j.run_at_ms)),
         }),
+        fallback: links.and_then(|l| {
+            l.state.as_ref().map(|state| FallbackOut {
+                state: state.clone(),
+                message_id: l.fallback_id,
+            })
+        }),
+        fallback_of: links.and_then(|l| l.fallback_of),
     }
 }
 
@@ -335,7 +405,16 @@ pub(crate) async fn one(
         .job_of_message(id)
         .await
         .map_err(|e| Problem::internal(&e))?;
-    Ok(Reply::new(StatusCode::OK, to_value(&message_out(&m, job.as_ref()))).into_response())
+    let links = state
+        .store
+        .fallback_links(id)
+        .await
+        .map_err(|e| Problem::internal(&e))?;
+    Ok(Reply::new(
+        StatusCode::OK,
+        to_value(&message_out(&m, job.as_ref(), Some(&links))),
+    )
+    .into_response())
 }
 
 /// `GET /api/v1/messages` filters.
@@ -439,7 +518,7 @@ pub(crate) async fn list(
         .flatten();
     let list = MessageList {
         object: "list",
-        data: rows.iter().map(|m| message_out(m, None)).collect(),
+        data: rows.iter().map(|m| message_out(m, None, None)).collect(),
         next_cursor: next,
     };
     Ok(Reply::new(StatusCode::OK, to_value(&list)).into_response())

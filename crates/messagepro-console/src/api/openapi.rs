@@ -62,6 +62,21 @@ pub struct MessageOut {
     pub updated_at: String,
     /// Present on `GET /api/v1/messages/{id}`.
     pub delivery: Option<Delivery>,
+    /// Present on `GET /api/v1/messages/{id}` when the message has a fallback (an event
+    /// rule's second channel, tried once if this one fails).
+    pub fallback: Option<FallbackOut>,
+    /// This message was sent instead of that one, which failed (on `GET …/{id}`).
+    pub fallback_of: Option<i64>,
+}
+
+/// A message's fallback.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FallbackOut {
+    /// `waiting` (the message is not final), `due`, `done` (the fallback message was
+    /// recorded), `unneeded` (the message was sent or skipped).
+    pub state: String,
+    /// The message sent instead, once recorded.
+    pub message_id: Option<i64>,
 }
 
 /// A page of messages, newest first.
@@ -244,6 +259,119 @@ pub struct GroupList {
     pub data: Vec<GroupOut>,
 }
 
+/// An endpoint's deliveries by state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryCounts {
+    /// Waiting for their next attempt (or for the endpoint to be enabled again).
+    pub pending: i64,
+    /// Being posted now.
+    pub delivering: i64,
+    pub succeeded: i64,
+    /// Failed their whole schedule (or answered 410).
+    pub failed: i64,
+}
+
+/// A webhook endpoint. Its signing secret is never part of it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookOut {
+    pub id: i64,
+    /// Always `webhook_endpoint`.
+    pub object: &'static str,
+    pub url: String,
+    pub description: String,
+    /// The event types it receives.
+    pub events: Vec<String>,
+    pub enabled: bool,
+    /// Why it is disabled: `manual` (the console or the API), `gone` (it answered 410),
+    /// `failing` (a delivery failed its whole schedule); `null` when enabled.
+    pub disabled_reason: Option<String>,
+    /// Who created it (`token:<name>` or a console user name).
+    pub created_by: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Its deliveries by state (finished ones are kept 30 days).
+    pub counts: DeliveryCounts,
+}
+
+/// An endpoint just created, with its signing secret — shown this once (and on a replay of the
+/// same `Idempotency-Key`).
+// `Debug` (below) never shows the secret.
+#[derive(Serialize, ToSchema)]
+pub struct WebhookCreated {
+    #[serde(flatten)]
+    pub endpoint: WebhookOut,
+    /// `whsec_…`: verify each delivery's `webhook-signature` with it (Standard Webhooks).
+    pub secret: String,
+}
+
+impl std::fmt::Debug for WebhookCreated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookCreated")
+            .field("endpoint", &self.endpoint)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Every endpoint, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookList {
+    /// Always `list`.
+    pub object: &'static str,
+    pub data: Vec<WebhookOut>,
+}
+
+/// One attempt of a delivery.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookAttemptOut {
+    /// 1 for the first attempt.
+    pub attempt: i64,
+    pub at: String,
+    /// The receiver's answer code; `null` when there was no answer.
+    pub status: Option<i64>,
+    /// Why there was no answer (connection refused, timeout…).
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    /// The start of the receiver's answer (500 bytes at most).
+    pub response: Option<String>,
+}
+
+/// One event for one endpoint, with its attempts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookDeliveryOut {
+    pub id: i64,
+    /// Always `webhook_delivery`.
+    pub object: &'static str,
+    pub endpoint_id: i64,
+    /// The `webhook-id` header: the same on every attempt and replay.
+    pub webhook_id: String,
+    /// The event type (`message.sent`…).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `pending`, `delivering`, `succeeded` or `failed`.
+    pub state: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// The next attempt, while `pending`.
+    pub next_attempt_at: Option<String>,
+    /// The last answer's code.
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Every attempt, oldest first.
+    pub attempt_log: Vec<WebhookAttemptOut>,
+}
+
+/// An endpoint (never its secret) and its newest deliveries.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookDetail {
+    #[serde(flatten)]
+    pub endpoint: WebhookOut,
+    /// The 50 newest deliveries, newest first.
+    pub deliveries: Vec<WebhookDeliveryOut>,
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -268,11 +396,19 @@ pub struct GroupList {
         super::contacts::groups,
         super::contacts::create_group,
         super::contacts::remove_group,
+        super::webhooks::list,
+        super::webhooks::create,
+        super::webhooks::one,
+        super::webhooks::update,
+        super::webhooks::remove,
+        super::webhooks::replay,
     ),
     components(schemas(
-        MessageAccepted, MessageOut, MessageList, Delivery, OtpAccepted, Verified, EventAccepted,
+        MessageAccepted, MessageOut, MessageList, Delivery, FallbackOut, OtpAccepted, Verified, EventAccepted,
         ProblemDoc, RouteDoc, CampaignAccepted, CampaignOut, Progress,
-        ContactOut, ContactList, GroupOut, GroupList
+        ContactOut, ContactList, GroupOut, GroupList,
+        WebhookOut, WebhookCreated, WebhookList, WebhookDetail, WebhookDeliveryOut,
+        WebhookAttemptOut, DeliveryCounts
     )),
     modifiers(&Bearer),
     security(("bearer" = []))
@@ -301,6 +437,9 @@ mod tests {
             "/api/v1/otp",
             "/api/v1/otp/verify",
             "/api/v1/events",
+            "/api/v1/webhooks",
+            "/api/v1/webhooks/{id}",
+            "/api/v1/webhooks/{id}/deliveries/{delivery_id}/replay",
         ] {
             assert!(v["paths"].get(p).is_some(), "{p} documented");
         }

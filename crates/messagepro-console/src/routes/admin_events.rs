@@ -1,7 +1,8 @@
 //! `/admin/events` — the rules that turn a business event of the integration API
 //! (`POST /api/v1/events`) into a message: event type, channel, template over the event's data
 //! (`{{order.reference}}`), recipient (a phone path in the data, or a platform group by name),
-//! optional route, on/off. Saving and deleting go through core
+//! optional route, an optional fallback (channel and route, tried once if the message fails),
+//! on/off. Saving and deleting go through core
 //! ([`messagepro_core::Core::event_rule_save`], which checks the template and audits); this
 //! file parses and renders.
 
@@ -12,6 +13,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use http::StatusCode;
 use messagepro_core::events::{RuleError, RuleInput};
+use messagepro_core::template::TemplateError;
 use messagepro_store::EventRule;
 use serde::Deserialize;
 
@@ -54,6 +56,8 @@ pub struct RuleForm {
     recipient_path: String,
     recipient_group: String,
     route: String,
+    fallback_channel: String,
+    fallback_route: String,
     enabled: Option<String>,
 }
 
@@ -90,6 +94,8 @@ async fn list(ui: Ui, Query(q): Query<ListQuery>) -> Result<Response, AppError> 
             recipient_path: r.recipient_path.unwrap_or_default(),
             recipient_group: r.recipient_group.unwrap_or_default(),
             route: r.route.unwrap_or_default(),
+            fallback_channel: r.fallback_channel.unwrap_or_default(),
+            fallback_route: r.fallback_route.unwrap_or_default(),
             enabled: r.enabled.then(|| "on".to_owned()),
         },
         None => RuleForm {
@@ -110,6 +116,8 @@ async fn save(ui: Ui, Form(form): Form<RuleForm>) -> Result<Response, AppError> 
         recipient_path: form.recipient_path.clone(),
         recipient_group: form.recipient_group.clone(),
         route: form.route.clone(),
+        fallback_channel: form.fallback_channel.clone(),
+        fallback_route: form.fallback_route.clone(),
         enabled: form.enabled.is_some(),
     };
     match ui.state.core.event_rule_save(&ui.actor()?, &input).await {
@@ -125,15 +133,15 @@ async fn save(ui: Ui, Form(form): Form<RuleForm>) -> Result<Response, AppError> 
         Err(RuleError::Forbidden) => Err(AppError::Forbidden),
         Err(RuleError::Store(e)) => Err(AppError::Internal(e.into())),
         Err(e) => {
-            let key = match &e {
-                RuleError::Template(_) => "admin.events.error.template".to_owned(),
-                other => format!("admin.events.error.{}", other.code()),
+            let detail = match &e {
+                RuleError::Template(TemplateError::UnknownVariable(v))
+                | RuleError::Template(TemplateError::Missing { variable: v }) => {
+                    format!("{{{{{v}}}}}")
+                }
+                _ => String::new(),
             };
-            let msg = match &e {
-                RuleError::Template(t) => ui.tf(&key, &[("detail", &t.to_string())]),
-                _ => ui.t(&key),
-            };
-            page(&ui, form, Some(msg)).await
+            let key = format!("admin.events.error.{}", e.code());
+            page(&ui, form, Some(ui.tf(&key, &[("detail", &detail)]))).await
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, RawForm};
+use axum::extract::RawForm;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use http::StatusCode;
@@ -15,6 +15,7 @@ use secrecy::ExposeSecret;
 
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::id::Id;
 use crate::permissions::Permission;
 use crate::routes::{Access, RouteRule};
 use crate::ui::{PageCtx, Ui, flash, render};
@@ -45,6 +46,9 @@ struct TokensPage {
     error: Option<String>,
     /// The token just created, shown once.
     created: Option<(String, String)>,
+    /// The form's one-time token: a reload of the answer (the browser posting the form again)
+    /// creates no second API token.
+    nonce: String,
 }
 
 async fn page(
@@ -77,6 +81,7 @@ async fn page(
         rate: form.rate,
         error,
         created,
+        nonce: ui.form_nonce().await?,
     })?;
     *r.status_mut() = status;
     Ok(r)
@@ -97,6 +102,7 @@ struct TokenForm {
     name: String,
     scopes: Vec<String>,
     rate: String,
+    nonce: String,
 }
 
 #[tracing::instrument(skip_all)]
@@ -107,6 +113,7 @@ async fn create(ui: Ui, RawForm(raw): RawForm) -> Result<Response, AppError> {
             "name" => form.name = v.into_owned(),
             "scope" => form.scopes.push(v.into_owned()),
             "rate" => form.rate = v.into_owned(),
+            "nonce" => form.nonce = v.into_owned(),
             _ => {}
         }
     }
@@ -120,6 +127,11 @@ async fn create(ui: Ui, RawForm(raw): RawForm) -> Result<Response, AppError> {
             }
         },
     };
+    if !ui.use_nonce(&form.nonce).await? {
+        tracing::info!("token form submitted twice (or without its token): ignored");
+        flash(&ui.session, "error", ui.t("admin.tokens.duplicate")).await?;
+        return Ok(Redirect::to("/admin/tokens").into_response());
+    }
     match ui
         .state
         .core
@@ -144,7 +156,7 @@ async fn create(ui: Ui, RawForm(raw): RawForm) -> Result<Response, AppError> {
 }
 
 #[tracing::instrument(skip_all, fields(token_id = id))]
-async fn revoke(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+async fn revoke(ui: Ui, Id(id): Id) -> Result<Response, AppError> {
     let done = match ui.state.core.token_revoke(&ui.actor()?, id).await {
         Ok(d) => d,
         Err(TokenError::Forbidden) => return Err(AppError::Forbidden),

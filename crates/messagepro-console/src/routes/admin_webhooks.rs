@@ -6,7 +6,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, RawForm};
+use axum::extract::RawForm;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use http::StatusCode;
@@ -16,6 +16,7 @@ use secrecy::ExposeSecret;
 
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::id::Id;
 use crate::permissions::Permission;
 use crate::routes::{Access, RouteRule};
 use crate::ui::{PageCtx, Ui, flash, render};
@@ -148,7 +149,7 @@ async fn create(ui: Ui, RawForm(raw): RawForm) -> Result<Response, AppError> {
 }
 
 #[tracing::instrument(skip_all, fields(webhook = id))]
-async fn detail(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+async fn detail(ui: Ui, Id(id): Id) -> Result<Response, AppError> {
     let log = ui
         .state
         .core
@@ -180,17 +181,17 @@ async fn set_enabled(ui: Ui, id: i64, enabled: bool) -> Result<Response, AppErro
 }
 
 #[tracing::instrument(skip_all, fields(webhook = id))]
-async fn enable(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+async fn enable(ui: Ui, Id(id): Id) -> Result<Response, AppError> {
     set_enabled(ui, id, true).await
 }
 
 #[tracing::instrument(skip_all, fields(webhook = id))]
-async fn disable(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+async fn disable(ui: Ui, Id(id): Id) -> Result<Response, AppError> {
     set_enabled(ui, id, false).await
 }
 
 #[tracing::instrument(skip_all, fields(webhook = id))]
-async fn delete(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+async fn delete(ui: Ui, Id(id): Id) -> Result<Response, AppError> {
     ui.state
         .core
         .webhook_delete(&ui.actor()?, id)
@@ -201,7 +202,7 @@ async fn delete(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
 }
 
 #[tracing::instrument(skip_all, fields(delivery = id))]
-async fn replay(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+async fn replay(ui: Ui, Id(id): Id) -> Result<Response, AppError> {
     let (done, endpoint) = ui
         .state
         .core

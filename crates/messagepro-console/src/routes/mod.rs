@@ -12,6 +12,7 @@ use http::Method;
 use crate::app::AppState;
 use crate::permissions::Permission;
 
+pub mod account;
 pub mod admin;
 pub mod admin_events;
 pub mod admin_tokens;
@@ -58,9 +59,10 @@ impl RouteRule {
 }
 
 /// The rule tables of every area.
-pub fn tables() -> [&'static [RouteRule]; 13] {
+pub fn tables() -> [&'static [RouteRule]; 14] {
     [
         auth::RULES,
+        account::RULES,
         assets::RULES,
         admin::RULES,
         admin_tokens::RULES,
@@ -95,6 +97,7 @@ pub fn rule_for(method: &Method, path: &str) -> Option<&'static RouteRule> {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(auth::router())
+        .merge(account::router())
         .merge(assets::router())
         .merge(admin::router())
         .merge(admin_tokens::router())

@@ -118,6 +118,9 @@ pub async fn spawn_app_with_sim_settings(
         // no quiet hours, pacing or opt-out sync unless a test asks (the clock of a test run
         // may be any hour)
         policy: messagepro_core::policy::PolicySettings::unrestricted(),
+        // pages read the simulator on every view (tests change it between two views); the
+        // cache has its own test, which turns it on
+        platform_cache: std::time::Duration::ZERO,
         ..Settings::default()
     };
 

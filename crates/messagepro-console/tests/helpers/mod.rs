@@ -168,7 +168,7 @@ impl TestApp {
             "/messaging/sms/send" | "/messaging/whatsapp/send" | "/messaging/otp/send" => {
                 Some(path)
             }
-            "/messaging/sms/bulk" => Some("/messaging/sms/bulk"),
+            "/messaging/sms/bulk" | "/admin/tokens" => Some(path),
             _ => None,
         };
         let nonce = match page {

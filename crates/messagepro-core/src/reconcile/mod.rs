@@ -121,7 +121,9 @@ impl Core {
     /// others by the SMS lists (SMS and SMS OTP rows) and the chat lists (WhatsApp rows), read
     /// only when some row needs them; then the `unknown` rows past their grace are resolved.
     pub async fn reconcile_once(&self) -> anyhow::Result<SyncReport> {
-        sync_once(self).await
+        let r = sync_once(self).await?;
+        crate::telemetry::reconciled(r.updated as u64);
+        Ok(r)
     }
 }
 

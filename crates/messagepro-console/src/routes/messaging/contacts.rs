@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{FromRequest, Multipart, Path, Query, RawForm, Request};
+use axum::extract::{FromRequest, Multipart, Query, RawForm, Request};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use http::{StatusCode, header};
@@ -25,6 +25,7 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::id::Id;
 use crate::login::audit;
 use crate::permissions::Permission;
 use crate::routes::{Access, RouteRule};
@@ -341,7 +342,7 @@ async fn detail(ui: Ui, id: i64) -> Result<Response, AppError> {
 }
 
 #[tracing::instrument(skip_all, fields(contact_id = id))]
-async fn update(ui: Ui, Path(id): Path<i64>, RawForm(body): RawForm) -> Result<Response, AppError> {
+async fn update(ui: Ui, Id(id): Id, RawForm(body): RawForm) -> Result<Response, AppError> {
     let contact = load_contact(&ui.state, id).await?;
     let form = pairs(&body);
     let name = clip(&field(&form, "name"), MAX_NAME);
@@ -412,7 +413,7 @@ async fn update(ui: Ui, Path(id): Path<i64>, RawForm(body): RawForm) -> Result<R
 }
 
 #[tracing::instrument(skip_all, fields(contact_id = id))]
-async fn delete(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+async fn delete(ui: Ui, Id(id): Id) -> Result<Response, AppError> {
     let contact = load_contact(&ui.state, id).await?;
     ui.state.store.delete_contact(id).await?;
     let user = ui.user()?;
@@ -436,7 +437,7 @@ async fn delete(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
 }
 
 #[tracing::instrument(skip_all, fields(contact_id = id))]
-async fn toggle_opt_out(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+async fn toggle_opt_out(ui: Ui, Id(id): Id) -> Result<Response, AppError> {
     let contact = load_contact(&ui.state, id).await?;
     let opted_out = contact.opted_out_ms.is_none();
     let phone =

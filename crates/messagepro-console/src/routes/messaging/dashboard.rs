@@ -161,12 +161,17 @@ async fn daily_counts(
 #[tracing::instrument(skip_all)]
 async fn dashboard(ui: Ui) -> Result<Response, AppError> {
     let state = &ui.state;
-    let api = &state.platform;
     let (credits, subscription, devices, wa) = tokio::join!(
-        api.get_credits(),
-        api.get_subscription(),
-        api.all_devices(),
-        api.all_whatsapp_accounts()
+        state.core.credits_read(),
+        state.core.subscription_read(),
+        state.core.devices_read(),
+        state.core.whatsapp_accounts_read()
+    );
+    let (credits, subscription, devices, wa) = (
+        credits.map(|r| r.value),
+        subscription.map(|r| r.value),
+        devices.map(|r| r.value),
+        wa.map(|r| r.value),
     );
     let mut unreachable = false;
     let mut soft = |what: &str, e: &messagepro::Error| {

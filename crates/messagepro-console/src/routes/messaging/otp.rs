@@ -125,7 +125,6 @@ struct SendPage {
 }
 
 async fn send_page(ui: &Ui, form: OtpForm, error: Option<String>) -> Result<Response, AppError> {
-    let api = &ui.state.platform;
     let mut platform_error = None;
     let reason = |e: &messagepro::Error| {
         ui.tf(
@@ -133,7 +132,7 @@ async fn send_page(ui: &Ui, form: OtpForm, error: Option<String>) -> Result<Resp
             &[("detail", e.platform_message().unwrap_or(""))],
         )
     };
-    let devices = match api.all_devices().await {
+    let devices = match ui.state.core.devices_read().await.map(|r| r.value) {
         Ok(d) => d
             .iter()
             .map(|d| Opt {
@@ -156,7 +155,13 @@ async fn send_page(ui: &Ui, form: OtpForm, error: Option<String>) -> Result<Resp
             Vec::new()
         }
     };
-    let accounts = match api.all_whatsapp_accounts().await {
+    let accounts = match ui
+        .state
+        .core
+        .whatsapp_accounts_read()
+        .await
+        .map(|r| r.value)
+    {
         Ok(a) => a
             .iter()
             .map(|a| {

@@ -198,7 +198,13 @@ fn status_key(s: &WaAccountStatus) -> &'static str {
 
 /// The accounts, or a sentence saying why they could not be read (the page still renders).
 async fn accounts(ui: &Ui) -> (Vec<AccountOpt>, Option<String>) {
-    match ui.state.platform.all_whatsapp_accounts().await {
+    match ui
+        .state
+        .core
+        .whatsapp_accounts_read()
+        .await
+        .map(|r| r.value)
+    {
         Ok(list) => (
             list.iter()
                 .map(|a: &WaAccount| AccountOpt {

@@ -3,6 +3,7 @@
 //! send — now or at a time typed in the console's time zone — and pause / resume / cancel.
 
 use super::*;
+use crate::id::Id;
 
 /// A campaign in the list, with progress from the local rows and the platform's status.
 #[derive(Debug, Clone)]
@@ -335,7 +336,7 @@ pub(super) async fn build_preview(
     };
     let segments = analyze(&worst).segments.max(1);
     let (cost, unpriced) = if form.route.is_credits() {
-        match state.platform.get_rates().await {
+        match state.core.rates_read().await.map(|r| r.value) {
             Ok(rates) => match pricing::estimate(
                 &rates,
                 form.route.gateway.trim(),
@@ -608,18 +609,18 @@ pub(super) async fn campaign_control(ui: Ui, id: i64, pause: bool) -> Result<Res
 }
 
 #[tracing::instrument(skip_all)]
-pub(super) async fn bulk_pause(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+pub(super) async fn bulk_pause(ui: Ui, Id(id): Id) -> Result<Response, AppError> {
     campaign_control(ui, id, true).await
 }
 
 #[tracing::instrument(skip_all)]
-pub(super) async fn bulk_resume(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+pub(super) async fn bulk_resume(ui: Ui, Id(id): Id) -> Result<Response, AppError> {
     campaign_control(ui, id, false).await
 }
 
 /// Cancels a campaign: its messages not yet being sent are skipped (`skip.cancelled`).
 #[tracing::instrument(skip_all)]
-pub(super) async fn bulk_cancel(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+pub(super) async fn bulk_cancel(ui: Ui, Id(id): Id) -> Result<Response, AppError> {
     let n = match ui.state.core.cancel_campaign(&ui.actor()?, id).await {
         Ok(n) => n,
         Err(SendError::Store(messagepro_store::StoreError::NotFound(_))) => {

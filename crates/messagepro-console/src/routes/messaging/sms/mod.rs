@@ -17,7 +17,7 @@ mod send;
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{FromRequest, Multipart, Path, Query, Request};
+use axum::extract::{FromRequest, Multipart, Query, Request};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -177,8 +177,8 @@ fn price_text(p: &Price) -> String {
 }
 
 async fn load_choices(state: &AppState, country: &str, sel: &RouteFields) -> Choices {
-    let api = &state.platform;
-    let (devices, rates) = tokio::join!(api.all_devices(), api.get_rates());
+    let (devices, rates) = tokio::join!(state.core.devices_read(), state.core.rates_read());
+    let (devices, rates) = (devices.map(|r| r.value), rates.map(|r| r.value));
     let mut c = Choices {
         country: country.to_owned(),
         ..Default::default()

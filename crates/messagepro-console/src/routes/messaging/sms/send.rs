@@ -244,7 +244,7 @@ pub(super) async fn analyze_fragment(
     let mut counter = Counter::of(&form.message);
     if form.route_fields().is_credits()
         && !form.gateway.trim().is_empty()
-        && let Ok(rates) = ui.state.platform.get_rates().await
+        && let Ok(rates) = ui.state.core.rates_read().await.map(|r| r.value)
     {
         counter.cost = cost_for_one(&ui.state, &rates, &form);
     }
