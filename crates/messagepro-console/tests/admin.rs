@@ -591,3 +591,20 @@ async fn an_admin_edits_the_event_rules_and_a_wrong_template_is_refused_in_the_p
     assert!(audit.iter().any(|a| a.action == "event_rule.delete"));
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_id_that_is_not_a_number_is_the_translated_not_found_page() {
+    let app = spawn_app().await;
+    app.login_as("admin").await;
+    for path in ["/admin/users/abc", "/admin/roles/x1", "/admin/webhooks/new"] {
+        let r = app.get(path).await;
+        assert_eq!(r.status(), 404, "{path}");
+        let page = r.text().await.unwrap();
+        assert!(
+            page.contains("<html"),
+            "{path}: a page, not axum's plain text"
+        );
+        assert!(!page.contains("Invalid URL"), "{path}");
+    }
+    app.cleanup().await;
+}

@@ -8,145 +8,13 @@
 
 mod helpers;
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
-use tokio::process::{Child, Command};
+use fantoccini::Locator;
 
-use helpers::messaging::{SimApp, spawn_app_with_sim};
+use helpers::browser::Browser;
 
-/// A running chromedriver and one browser session; both end on drop.
-struct Browser {
-    client: Client,
-    _driver: Child,
-    _profile: tempfile::TempDir,
-}
-
-fn which(program: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|dir| std::path::Path::new(dir).join(program))
-        .find(|p| p.is_file())
-}
-
-/// Starts chromedriver + headless Chromium, or returns `None` (after saying why) when they are not
-/// installed and not required.
-async fn browser(test: &str) -> Option<Browser> {
-    let required = std::env::var("MESSAGEPRO_BROWSER_TESTS").is_ok_and(|v| v == "required");
-    let (Some(driver), Some(chromium)) = (which("chromedriver"), which("chromium")) else {
-        assert!(
-            !required,
-            "MESSAGEPRO_BROWSER_TESTS=required but chromium/chromedriver are not installed"
-        );
-        eprintln!(
-            "skipped: {test} (browser test: install Debian's chromium and chromium-driver to run it)"
-        );
-        return None;
-    };
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let child = Command::new(driver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("chromedriver starts");
-    let profile = tempfile::tempdir().unwrap();
-    let caps = serde_json::json!({
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update",
-                "--no-first-run", "--disable-sync", "--disable-quic",
-                "--window-size=1280,900",
-                format!("--user-data-dir={}", profile.path().display()),
-            ]
-        }
-    });
-    let serde_json::Value::Object(caps) = caps else {
-        unreachable!()
-    };
-    let webdriver = format!("http://127.0.0.1:{port}");
-    // chromedriver takes a moment to listen
-    let mut last_err = None;
-    for _ in 0..100 {
-        match ClientBuilder::new(HttpConnector::new())
-            .capabilities(caps.clone())
-            .connect(&webdriver)
-            .await
-        {
-            Ok(client) => {
-                return Some(Browser {
-                    client,
-                    _driver: child,
-                    _profile: profile,
-                });
-            }
-            Err(e) => {
-                last_err = Some(e);
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-    panic!("cannot start a Chromium session: {last_err:?}");
-}
-
-impl Browser {
-    async fn login(&self, app: &SimApp, username: &str, password: &str) {
-        self.client.goto(&app.at("/login")).await.unwrap();
-        self.submit_login(username, password).await;
-    }
-
-    /// Fills and submits the login form of the page shown, then waits to be logged in.
-    async fn submit_login(&self, username: &str, password: &str) {
-        let c = &self.client;
-        c.find(Locator::Css("input[name=username]"))
-            .await
-            .unwrap()
-            .send_keys(username)
-            .await
-            .unwrap();
-        c.find(Locator::Css("input[name=password]"))
-            .await
-            .unwrap()
-            .send_keys(password)
-            .await
-            .unwrap();
-        c.find(Locator::Css("form[action='/login'] button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        // logged in: the logout button of the navigation bar is there
-        c.wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(Locator::Css("form[action='/logout']"))
-            .await
-            .expect("login succeeds in the browser");
-    }
-
-    async fn text_of(&self, css: &str) -> String {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    }
-
-    async fn close(self) {
-        let _ = self.client.close().await;
-    }
-}
+use helpers::messaging::spawn_app_with_sim;
 
 /// Waits until the text of `css` satisfies `pred` (htmx swaps happen asynchronously).
 async fn wait_for_text(b: &Browser, css: &str, pred: impl Fn(&str) -> bool) -> String {
@@ -167,7 +35,7 @@ async fn wait_for_text(b: &Browser, css: &str, pred: impl Fn(&str) -> bool) -> S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_superviseur_sends_to_a_local_number_and_sees_it_pending_then_sent_in_e164() {
-    let Some(b) = browser("superviseur SMS flow").await else {
+    let Some(b) = helpers::browser::browser("superviseur SMS flow", (1280, 900), None).await else {
         return;
     };
     let app = spawn_app_with_sim().await;
@@ -251,7 +119,7 @@ async fn a_superviseur_sends_to_a_local_number_and_sees_it_pending_then_sent_in_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_counter_tells_e_acute_from_euro() {
-    let Some(b) = browser("live SMS counter").await else {
+    let Some(b) = helpers::browser::browser("live SMS counter", (1280, 900), None).await else {
         return;
     };
     let app = spawn_app_with_sim().await;
@@ -290,7 +158,7 @@ async fn the_live_counter_tells_e_acute_from_euro() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lecteur_has_no_send_menu_and_the_send_page_is_forbidden() {
-    let Some(b) = browser("lecteur permissions").await else {
+    let Some(b) = helpers::browser::browser("lecteur permissions", (1280, 900), None).await else {
         return;
     };
     let app = spawn_app_with_sim().await;
@@ -356,7 +224,10 @@ async fn value_of(b: &Browser, css: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_campaign_being_typed_when_the_session_expires_survives_the_login_again() {
-    let Some(b) = browser("session expiry while typing a campaign").await else {
+    let Some(b) =
+        helpers::browser::browser("session expiry while typing a campaign", (1280, 900), None)
+            .await
+    else {
         return;
     };
     let app = spawn_app_with_sim().await;

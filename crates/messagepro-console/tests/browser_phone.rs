@@ -8,13 +8,12 @@
 
 mod helpers;
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
+use fantoccini::Locator;
 use secrecy::SecretString;
-use tokio::process::{Child, Command};
+
+use helpers::browser::Browser;
 
 use helpers::messaging::{SimApp, spawn_app_with_sim_settings};
 
@@ -22,119 +21,7 @@ const PHONE: (u32, u32) = (390, 844);
 const DESKTOP: (u32, u32) = (1366, 900);
 const WEBHOOK_SECRET: &str = "whsec-phone-test-0123456789";
 
-/// A running chromedriver and one browser session; both end on drop.
-struct Browser {
-    client: Client,
-    _driver: Child,
-    _profile: tempfile::TempDir,
-}
-
-fn which(program: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|dir| std::path::Path::new(dir).join(program))
-        .find(|p| p.is_file())
-}
-
-/// Starts chromedriver + headless Chromium with a `width`×`height` window, or returns `None`
-/// (after saying why) when they are not installed and not required.
-async fn browser(test: &str, (width, height): (u32, u32)) -> Option<Browser> {
-    let required = std::env::var("MESSAGEPRO_BROWSER_TESTS").is_ok_and(|v| v == "required");
-    let (Some(driver), Some(chromium)) = (which("chromedriver"), which("chromium")) else {
-        assert!(
-            !required,
-            "MESSAGEPRO_BROWSER_TESTS=required but chromium/chromedriver are not installed"
-        );
-        eprintln!(
-            "skipped: {test} (browser test: install Debian's chromium and chromium-driver to run it)"
-        );
-        return None;
-    };
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let child = Command::new(driver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("chromedriver starts");
-    let profile = tempfile::tempdir().unwrap();
-    let caps = serde_json::json!({
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update",
-                "--no-first-run", "--disable-sync", "--disable-quic",
-                "--hide-scrollbars", "--force-device-scale-factor=1",
-                format!("--window-size={width},{height}"),
-                format!("--user-data-dir={}", profile.path().display()),
-            ],
-            // French first, as the shops read it (and the longer labels)
-            "prefs": { "intl.accept_languages": "fr-FR,fr" }
-        }
-    });
-    let serde_json::Value::Object(caps) = caps else {
-        unreachable!()
-    };
-    let webdriver = format!("http://127.0.0.1:{port}");
-    // chromedriver takes a moment to listen
-    let mut last_err = None;
-    for _ in 0..100 {
-        match ClientBuilder::new(HttpConnector::new())
-            .capabilities(caps.clone())
-            .connect(&webdriver)
-            .await
-        {
-            Ok(client) => {
-                return Some(Browser {
-                    client,
-                    _driver: child,
-                    _profile: profile,
-                });
-            }
-            Err(e) => {
-                last_err = Some(e);
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-    panic!("cannot start a Chromium session: {last_err:?}");
-}
-
 impl Browser {
-    async fn login(&self, app: &SimApp, username: &str, password: &str) {
-        let c = &self.client;
-        c.goto(&app.at("/login")).await.unwrap();
-        c.find(Locator::Css("input[name=username]"))
-            .await
-            .unwrap()
-            .send_keys(username)
-            .await
-            .unwrap();
-        c.find(Locator::Css("input[name=password]"))
-            .await
-            .unwrap()
-            .send_keys(password)
-            .await
-            .unwrap();
-        c.find(Locator::Css("form[action='/login'] button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        c.wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(Locator::Css("form[action='/logout']"))
-            .await
-            .expect("login succeeds in the browser");
-    }
-
     async fn js(&self, script: &str, args: Vec<serde_json::Value>) -> serde_json::Value {
         self.client.execute(script, args).await.unwrap()
     }
@@ -159,10 +46,6 @@ impl Browser {
         }
         let inner = self.js("return window.innerWidth;", vec![]).await;
         assert_eq!(inner.as_u64(), Some(u64::from(width)), "viewport width");
-    }
-
-    async fn close(self) {
-        let _ = self.client.close().await;
     }
 }
 
@@ -284,7 +167,7 @@ async fn check_page(b: &Browser, app: &SimApp, v: &Visit) -> Measure {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_390_px_every_page_shows_its_primary_action_and_each_rows_status() {
-    let Some(b) = browser("phone layout", PHONE).await else {
+    let Some(b) = helpers::browser::browser("phone layout", PHONE, Some("fr-FR,fr")).await else {
         return;
     };
     // no outbox worker: the campaign stays under way (with its Pause button) until drained

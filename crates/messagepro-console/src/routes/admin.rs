@@ -2,7 +2,7 @@
 //! (list, create with any permission set) and the audit log. Every change is audited.
 
 use askama::Template;
-use axum::extract::{Path, Query, RawForm};
+use axum::extract::{Query, RawForm};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::{Access, RouteRule};
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::id::Id;
 use crate::login::audit;
 use crate::password;
 use crate::permissions::Permission;
@@ -107,7 +108,7 @@ async fn users(ui: Ui) -> Result<Response, AppError> {
 
 /// Lifts the login locks of a user (their username key and all their per-IP keys). Audited.
 #[tracing::instrument(skip_all, fields(user_id = id))]
-async fn unlock(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+async fn unlock(ui: Ui, Id(id): Id) -> Result<Response, AppError> {
     let target = load_user(&ui, id).await?;
     let admin = ui.user()?.clone();
     let was_locked = crate::login::unlock(
@@ -265,7 +266,7 @@ async fn load_user(ui: &Ui, id: i64) -> Result<User, AppError> {
 }
 
 #[tracing::instrument(skip_all, fields(user_id = id))]
-async fn user_detail(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+async fn user_detail(ui: Ui, Id(id): Id) -> Result<Response, AppError> {
     let user = load_user(&ui, id).await?;
     let is_self = ui.user()?.id == user.id;
     let locked = crate::login::locked_users(&ui.state).await?;
@@ -293,11 +294,7 @@ fn not_self(ui: &Ui, target: &User) -> Result<(), AppError> {
 }
 
 #[tracing::instrument(skip_all, fields(user_id = id))]
-async fn set_role(
-    ui: Ui,
-    Path(id): Path<i64>,
-    Form(f): Form<RoleForm>,
-) -> Result<Response, AppError> {
+async fn set_role(ui: Ui, Id(id): Id, Form(f): Form<RoleForm>) -> Result<Response, AppError> {
     let target = load_user(&ui, id).await?;
     not_self(&ui, &target)?;
     let role = ui
@@ -357,18 +354,18 @@ async fn set_disabled(ui: Ui, id: i64, disabled: bool) -> Result<Response, AppEr
 }
 
 #[tracing::instrument(skip_all, fields(user_id = id))]
-async fn disable(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+async fn disable(ui: Ui, Id(id): Id) -> Result<Response, AppError> {
     set_disabled(ui, id, true).await
 }
 
 #[tracing::instrument(skip_all, fields(user_id = id))]
-async fn enable(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+async fn enable(ui: Ui, Id(id): Id) -> Result<Response, AppError> {
     set_disabled(ui, id, false).await
 }
 
 /// Replaces the password with a generated one, shown once.
 #[tracing::instrument(skip_all, fields(user_id = id))]
-async fn reset_password(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+async fn reset_password(ui: Ui, Id(id): Id) -> Result<Response, AppError> {
     let target = load_user(&ui, id).await?;
     let pw = password::generate_password();
     let hash = password::hash_async(SecretString::from(pw.clone())).await?;
@@ -520,7 +517,7 @@ async fn custom_role(ui: &Ui, id: i64) -> Result<Role, AppError> {
 }
 
 #[tracing::instrument(skip_all, fields(role_id = id))]
-async fn edit_role_form(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppError> {
+async fn edit_role_form(ui: Ui, Id(id): Id) -> Result<Response, AppError> {
     let role = custom_role(&ui, id).await?;
     let permissions = permission_choices(&ui)
         .into_iter()
@@ -534,11 +531,7 @@ async fn edit_role_form(ui: Ui, Path(id): Path<i64>) -> Result<Response, AppErro
 }
 
 #[tracing::instrument(skip_all, fields(role_id = id))]
-async fn update_role(
-    ui: Ui,
-    Path(id): Path<i64>,
-    RawForm(body): RawForm,
-) -> Result<Response, AppError> {
+async fn update_role(ui: Ui, Id(id): Id, RawForm(body): RawForm) -> Result<Response, AppError> {
     let role = custom_role(&ui, id).await?;
     let mut perms: Vec<Permission> = Vec::new();
     for (k, v) in form_urlencoded::parse(&body) {

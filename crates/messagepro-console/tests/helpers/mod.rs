@@ -3,7 +3,9 @@
 //! manual clock; `app.login_as("lecteur")` creates a user of that role and logs in (CSRF handled).
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod messaging;
+pub mod receiver;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
