@@ -136,8 +136,53 @@ impl I18n {
     }
 }
 
+/// An amount written as the platform writes it (`"50000"`, `"798.634"`, `-12.5`) in `lang`'s
+/// way: digits grouped by three (French: a narrow no-break space and a decimal comma,
+/// « 50 000 », « 798,634 »; English: « 50,000 », « 798.634 »). Anything that is not such a
+/// number is returned as it is. (Hand-written: the two locales' rules are all we need, where
+/// an ICU data crate would weigh megabytes.)
+pub fn amount(lang: Lang, text: &str) -> String {
+    let t = text.trim();
+    let (sign, rest) = t.strip_prefix('-').map_or(("", t), |r| ("-", r));
+    let (int, frac) = rest
+        .split_once('.')
+        .map_or((rest, None), |(i, f)| (i, Some(f)));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || frac.is_some_and(|f| !digits(f)) {
+        return text.to_owned();
+    }
+    let (group, decimal) = match lang {
+        Lang::Fr => ('\u{202f}', ','),
+        Lang::En => (',', '.'),
+    };
+    let mut out = String::from(sign);
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(group);
+        }
+        out.push(c);
+    }
+    if let Some(f) = frac {
+        out.push(decimal);
+        out.push_str(f);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn amounts_are_grouped_the_locale_way() {
+        assert_eq!(amount(Lang::Fr, "50000"), "50\u{202f}000");
+        assert_eq!(amount(Lang::En, "50000"), "50,000");
+        assert_eq!(amount(Lang::Fr, "798.634"), "798,634");
+        assert_eq!(amount(Lang::En, "1234567.5"), "1,234,567.5");
+        assert_eq!(amount(Lang::Fr, "-1000"), "-1\u{202f}000");
+        assert_eq!(amount(Lang::Fr, "999"), "999");
+        assert_eq!(amount(Lang::En, "n/a"), "n/a");
+        assert_eq!(amount(Lang::En, "1.2.3"), "1.2.3");
+    }
     use super::*;
 
     #[test]

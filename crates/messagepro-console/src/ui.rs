@@ -112,6 +112,10 @@ impl PageCtx {
     pub fn datetime(&self, ms: &i64) -> String {
         format_ms(*ms)
     }
+    /// An amount (`"50000"`) grouped the page language's way (« 50 000 »).
+    pub fn amount(&self, text: &str) -> String {
+        crate::i18n::amount(self.lang, text)
+    }
 }
 
 /// `YYYY-MM-DD HH:MM UTC` for Unix milliseconds.

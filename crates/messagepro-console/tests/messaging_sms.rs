@@ -1159,3 +1159,17 @@ async fn the_campaign_list_refreshes_alone_and_links_to_each_recipients_status()
     );
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn amounts_are_grouped_the_way_each_language_writes_them() {
+    let app = spawn_app_with_sim().await;
+    app.sim.set_credits(1_234_567.5);
+    app.login_as("superviseur").await;
+    let fr = app.get("/messaging/").await.text().await.unwrap();
+    assert!(fr.contains("1\u{202f}234\u{202f}567,5"), "French grouping");
+    app.post("/language", &[("lang", "en"), ("next", "/messaging/")])
+        .await;
+    let en = app.get("/messaging/").await.text().await.unwrap();
+    assert!(en.contains("1,234,567.5"), "English grouping");
+    app.cleanup().await;
+}

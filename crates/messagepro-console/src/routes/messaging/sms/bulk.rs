@@ -160,7 +160,7 @@ pub(super) async fn render_bulk(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let country = ui.state.settings.default_country.clone();
-    let choices = load_choices(&ui.state, &country, &form.route).await;
+    let choices = load_choices(&ui.state, &country, &form.route, ui.lang).await;
     let groups = match ui.state.platform.all_groups().await {
         Ok(gs) => gs
             .into_iter()
@@ -301,6 +301,7 @@ impl From<String> for PreviewError {
 pub(super) async fn build_preview(
     state: &AppState,
     form: &BulkForm,
+    lang: crate::i18n::Lang,
 ) -> Result<(RecipientList, Preview), PreviewError> {
     let country = &state.settings.default_country;
     let mut list = RecipientList::new();
@@ -344,7 +345,7 @@ pub(super) async fn build_preview(
                 segments,
                 country,
             ) {
-                Some(e) => (Some(price_text(&e.total)), e.unpriced),
+                Some(e) => (Some(price_text(&e.total, lang)), e.unpriced),
                 None => (None, list.phones.len()),
             },
             Err(_) => (None, list.phones.len()),
@@ -470,7 +471,7 @@ pub(super) async fn bulk_preview(ui: Ui, req: Request) -> Result<Response, AppEr
         let msg = ui.t(key);
         return render_bulk(&ui, form, None, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    match build_preview(&ui.state, &form).await {
+    match build_preview(&ui.state, &form, ui.lang).await {
         Ok((_, preview)) => {
             let error = preview
                 .phones

@@ -165,18 +165,23 @@ pub struct Choices {
     rates: Rates,
 }
 
-/// `1 234,5` style amounts are locale matters; keep it simple and exact enough for an estimate.
-fn money(v: f64, currency: &str) -> String {
+/// An estimate to three decimals at most, grouped the `lang` way (« 1 234,5 GNF »).
+fn money(v: f64, currency: &str, lang: crate::i18n::Lang) -> String {
     let s = format!("{v:.3}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    format!("{s} {currency}")
+    format!("{} {currency}", crate::i18n::amount(lang, s))
 }
 
-fn price_text(p: &Price) -> String {
-    money(p.amount, &p.currency)
+fn price_text(p: &Price, lang: crate::i18n::Lang) -> String {
+    money(p.amount, &p.currency, lang)
 }
 
-async fn load_choices(state: &AppState, country: &str, sel: &RouteFields) -> Choices {
+async fn load_choices(
+    state: &AppState,
+    country: &str,
+    sel: &RouteFields,
+    lang: crate::i18n::Lang,
+) -> Choices {
     let (devices, rates) = tokio::join!(state.core.devices_read(), state.core.rates_read());
     let (devices, rates) = (devices.map(|r| r.value), rates.map(|r| r.value));
     let mut c = Choices {
@@ -210,7 +215,7 @@ async fn load_choices(state: &AppState, country: &str, sel: &RouteFields) -> Cho
         Ok(r) => {
             let price = |v: &str| {
                 pricing::unit_price(&r, v, country)
-                    .map(|p| price_text(&p))
+                    .map(|p| price_text(&p, lang))
                     .unwrap_or_default()
             };
             for g in &r.gateways {
@@ -246,7 +251,11 @@ mod tests {
 
     #[test]
     fn money_trims_useless_decimals() {
-        assert_eq!(money(25.0, "GNF"), "25 GNF");
-        assert_eq!(money(0.125, "USD"), "0.125 USD");
+        use crate::i18n::Lang;
+        assert_eq!(money(25.0, "GNF", Lang::Fr), "25 GNF");
+        assert_eq!(money(0.125, "USD", Lang::En), "0.125 USD");
+        assert_eq!(money(50_000.0, "GNF", Lang::Fr), "50\u{202f}000 GNF");
+        assert_eq!(money(1234.5, "GNF", Lang::Fr), "1\u{202f}234,5 GNF");
+        assert_eq!(money(1234.5, "USD", Lang::En), "1,234.5 USD");
     }
 }

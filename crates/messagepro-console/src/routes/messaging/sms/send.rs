@@ -109,10 +109,10 @@ pub(super) async fn render_send(
         .and_then(|p| p.region().map(str::to_owned))
         .unwrap_or_else(|| ui.state.settings.default_country.clone());
     let rf = form.route_fields();
-    let choices = load_choices(&ui.state, &country, &rf).await;
+    let choices = load_choices(&ui.state, &country, &rf, ui.lang).await;
     let mut counter = Counter::of(&form.message);
     if rf.is_credits() {
-        counter.cost = cost_for_one(&ui.state, &choices.rates, &form);
+        counter.cost = cost_for_one(&ui.state, &choices.rates, &form, ui.lang);
     }
     let mut r = render(&SendPage {
         page: ui.page("sms.send.title"),
@@ -130,7 +130,12 @@ pub(super) async fn render_send(
 
 /// The estimated cost of the single SMS of `form` (credits mode), when its number is valid and
 /// the route has a price for it.
-pub(super) fn cost_for_one(state: &AppState, rates: &Rates, form: &SendForm) -> Option<String> {
+pub(super) fn cost_for_one(
+    state: &AppState,
+    rates: &Rates,
+    form: &SendForm,
+    lang: crate::i18n::Lang,
+) -> Option<String> {
     let phone = Phone::parse(&form.phone, &state.settings.default_country).ok()?;
     let segments = analyze(&form.message).segments.max(1);
     pricing::estimate(
@@ -140,7 +145,7 @@ pub(super) fn cost_for_one(state: &AppState, rates: &Rates, form: &SendForm) -> 
         segments,
         &state.settings.default_country,
     )
-    .map(|e| price_text(&e.total))
+    .map(|e| price_text(&e.total, lang))
 }
 
 #[tracing::instrument(skip_all)]
@@ -246,7 +251,7 @@ pub(super) async fn analyze_fragment(
         && !form.gateway.trim().is_empty()
         && let Ok(rates) = ui.state.core.rates_read().await.map(|r| r.value)
     {
-        counter.cost = cost_for_one(&ui.state, &rates, &form);
+        counter.cost = cost_for_one(&ui.state, &rates, &form, ui.lang);
     }
     render(&CounterFragment {
         counter: counter.view(&ui),
