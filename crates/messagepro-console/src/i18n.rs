@@ -124,6 +124,23 @@ impl I18n {
         s
     }
 
+    /// [`I18n::tf`] for a count `n`: the key's plural form — `{key}_one` or `{key}_other` by the
+    /// language's rule (French: 0 and 1 are singular; English: only 1) — with `{n}` and `args`
+    /// replaced. A key without plural forms is used as it is.
+    pub fn tn(&self, lang: Lang, key: &str, n: i64, args: &[(&str, &str)]) -> String {
+        let one = match lang {
+            Lang::Fr => n == 0 || n == 1,
+            Lang::En => n == 1,
+        };
+        let form = format!("{key}_{}", if one { "one" } else { "other" });
+        let has = |k: &str| self.tables.get(&lang).is_some_and(|t| t.contains_key(k));
+        let key = if has(&form) { form.as_str() } else { key };
+        let count = n.to_string();
+        let mut all = vec![("n", count.as_str())];
+        all.extend_from_slice(args);
+        self.tf(lang, key, &all)
+    }
+
     /// The keys of one language (tests).
     pub fn keys(&self, lang: Lang) -> Vec<&str> {
         let mut k: Vec<&str> = self
@@ -171,6 +188,19 @@ pub fn amount(lang: Lang, text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn counts_take_the_language_plural_form() {
+        let i = I18n::new();
+        let fr = |n| i.tn(Lang::Fr, "otp.error.cooldown", n, &[]);
+        let en = |n| i.tn(Lang::En, "otp.error.cooldown", n, &[]);
+        assert!(fr(1).contains("Patientez 1 seconde "), "{}", fr(1));
+        assert!(fr(0).contains("0 seconde "));
+        assert!(fr(30).contains("Patientez 30 secondes "));
+        assert!(en(1).contains("Wait 1 second "), "{}", en(1));
+        assert!(en(0).contains("Wait 0 seconds "));
+        assert!(en(2).contains("Wait 2 seconds "));
+    }
 
     #[test]
     fn amounts_are_grouped_the_locale_way() {

@@ -171,6 +171,11 @@ impl Ui {
         self.state.i18n.tf(self.lang, key, args)
     }
 
+    /// [`crate::i18n::I18n::tn`] in the user's language.
+    pub fn tn(&self, key: &str, n: i64, args: &[(&str, &str)]) -> String {
+        self.state.i18n.tn(self.lang, key, n, args)
+    }
+
     /// The logged-in user (the guard guarantees one on non-public routes).
     pub fn user(&self) -> Result<&CurrentUser, AppError> {
         self.user.as_ref().ok_or(AppError::Forbidden)

@@ -281,7 +281,7 @@ async fn send(ui: Ui, RawForm(body): RawForm) -> Result<Response, AppError> {
     };
     let wait = ui.state.core.otp_cooldown_left(&phone, PURPOSE).await?;
     if wait > 0 {
-        let msg = ui.tf("otp.error.cooldown", &[("seconds", &wait.to_string())]);
+        let msg = ui.tn("otp.error.cooldown", wait, &[]);
         return fail(msg, form).await;
     }
     if !ui.use_nonce(&form.nonce).await? {
@@ -317,8 +317,8 @@ async fn send(ui: Ui, RawForm(body): RawForm) -> Result<Response, AppError> {
         Err(SendError::Forbidden) => Err(AppError::Forbidden),
         Err(SendError::Store(e)) => Err(e.into()),
         Err(SendError::RateLimited { retry_after_ms }) => {
-            let secs = ((retry_after_ms + 999) / 1000).to_string();
-            fail(ui.tf("otp.error.cooldown", &[("seconds", &secs)]), form).await
+            let secs = (retry_after_ms + 999) / 1000;
+            fail(ui.tn("otp.error.cooldown", secs, &[]), form).await
         }
         Err(e) => {
             let msg = crate::send::user_message(&e, &ui.state.i18n, ui.lang);
