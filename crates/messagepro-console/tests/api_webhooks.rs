@@ -13,8 +13,8 @@ use helpers::messaging::{SimApp, spawn_app_with_sim_settings};
 use helpers::receiver::{Received, Receiver, receiver};
 use messagepro::SmsRoute;
 use messagepro_console::api::openapi::{DeliveryCounts, WebhookCreated, WebhookOut};
+use messagepro_core::Actor;
 use messagepro_core::webhooks::WebhookSettings;
-use messagepro_core::{Actor, SendRequest};
 use reqwest::Method;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -88,28 +88,6 @@ async fn call(
         headers,
         text,
     }
-}
-
-/// Sends an SMS to `to` and lets the platform deliver it: the message ends `sent`.
-async fn send_and_deliver(app: &SimApp, to: &str) -> i64 {
-    let phone = messagepro::Phone::parse(to, "GN").unwrap();
-    let req = SendRequest::sms(
-        phone,
-        "Commande prête",
-        SmsRoute::device(app.online_device()),
-    );
-    let out = app.state.core.submit(&system(), req).await.unwrap();
-    app.settle().await;
-    app.sim.process_queue();
-    app.sync().await;
-    let m = app
-        .store
-        .message_by_id(out.message_id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(m.status, messagepro_store::MessageStatus::Sent);
-    out.message_id
 }
 
 /// Waits until `n` requests arrived; with `advance`, moves the test's clock on so retries
@@ -295,7 +273,7 @@ async fn an_application_registers_its_endpoint_over_the_api_and_receives_signed_
     assert!(!format!("{audit:?}").contains(&secret));
 
     // an event: delivered, signed with that secret; the first attempt's 500 is retried
-    let msg = send_and_deliver(&app, "621234567").await;
+    let msg = app.send_and_deliver("621234567").await;
     let got = wait_for(&app, &r, 1, false).await;
     let body = wait_delivery(&app, &tok, ep, |d| {
         d["state"] == "pending" && d["attempts"] == 1
@@ -412,7 +390,7 @@ async fn an_application_registers_its_endpoint_over_the_api_and_receives_signed_
         (Some(false), Some("manual"))
     );
     assert!(!off.text.contains(&secret));
-    let msg2 = send_and_deliver(&app, "622345678").await;
+    let msg2 = app.send_and_deliver("622345678").await;
     for _ in 0..10 {
         app.clock.advance(Duration::from_millis(300));
         tokio::time::sleep(Duration::from_millis(30)).await;
@@ -709,7 +687,7 @@ async fn the_webhooks_api_refuses_bad_input_unknown_ids_and_tokens_without_the_s
     )
     .await;
     let mine = b.body["id"].as_i64().unwrap();
-    send_and_deliver(&app, "621234567").await;
+    app.send_and_deliver("621234567").await;
     wait_for(&app, &r, 1, false).await;
     let body = wait_delivery(&app, &tok, mine, |d| d["state"] == "succeeded").await;
     let delivery = body["deliveries"][0]["id"].as_i64().unwrap();

@@ -69,28 +69,6 @@ async fn endpoint(app: &SimApp, url: &str, events: &[&str]) -> (i64, String) {
     (id, secret.expose_secret().to_owned())
 }
 
-/// Sends an SMS to `to` and lets the platform deliver it: the message ends `sent`.
-async fn send_and_deliver(app: &SimApp, to: &str) -> i64 {
-    let phone = messagepro::Phone::parse(to, "GN").unwrap();
-    let req = SendRequest::sms(
-        phone,
-        "Commande prête",
-        SmsRoute::device(app.online_device()),
-    );
-    let out = app.state.core.submit(&system(), req).await.unwrap();
-    app.settle().await;
-    app.sim.process_queue();
-    app.sync().await;
-    let m = app
-        .store
-        .message_by_id(out.message_id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(m.status, messagepro_store::MessageStatus::Sent);
-    out.message_id
-}
-
 /// Waits (moving the test's clock on, so retries fall due) until `n` requests arrived.
 async fn wait_for(app: &SimApp, r: &Receiver, n: usize) -> Vec<Received> {
     for _ in 0..400 {
@@ -172,7 +150,7 @@ async fn a_receiver_failing_twice_gets_the_event_three_times_with_one_id_and_the
     let r = receiver(vec![500, 500]).await;
     let (ep, secret) = endpoint(&app, &r.url, &["message.sent"]).await;
     assert!(secret.starts_with("whsec_"));
-    let id = send_and_deliver(&app, "621234567").await;
+    let id = app.send_and_deliver("621234567").await;
     let got = wait_for(&app, &r, 3).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let got_now = r.got();
@@ -254,7 +232,7 @@ async fn a_410_disables_the_endpoint_and_an_exhausted_schedule_too() {
     let (ep_gone, _) = endpoint(&app, &gone.url, &["message.sent"]).await;
     let down = receiver(vec![503; 20]).await;
     let (ep_down, _) = endpoint(&app, &down.url, &["message.sent"]).await;
-    send_and_deliver(&app, "621234567").await;
+    app.send_and_deliver("621234567").await;
     wait_for(&app, &gone, 1).await;
     // 1 attempt + 7 retries, then failed and disabled
     wait_for(&app, &down, 8).await;
@@ -285,7 +263,7 @@ async fn a_410_disables_the_endpoint_and_an_exhausted_schedule_too() {
     assert_eq!(log.deliveries[0].0.state, "failed");
     assert_eq!(log.deliveries[0].1.len(), 8);
     // a disabled endpoint gets nothing more: its new deliveries wait
-    send_and_deliver(&app, "622345678").await;
+    app.send_and_deliver("622345678").await;
     for _ in 0..10 {
         app.clock.advance(Duration::from_millis(500));
         tokio::time::sleep(Duration::from_millis(30)).await;
@@ -549,7 +527,7 @@ async fn an_unreachable_endpoint_shows_a_translated_reason_and_a_scheduled_retry
     let url = format!("http://{}/hooks", closed.local_addr().unwrap());
     drop(closed);
     let (ep, _) = endpoint(&app, &url, &["message.sent"]).await;
-    send_and_deliver(&app, "621234567").await;
+    app.send_and_deliver("621234567").await;
     let mut log = app.state.core.webhook_log(ep, 10).await.unwrap();
     for _ in 0..200 {
         if log.deliveries.first().is_some_and(|d| !d.1.is_empty()) {

@@ -58,6 +58,34 @@ impl SimApp {
         );
     }
 
+    /// Sends an SMS to `to` (as a system actor, by the online device) and lets the platform
+    /// deliver it: the message ends `sent`. Returns its id.
+    pub async fn send_and_deliver(&self, to: &str) -> i64 {
+        let phone = messagepro::Phone::parse(to, "GN").unwrap();
+        let req = messagepro_core::SendRequest::sms(
+            phone,
+            "Commande prête",
+            messagepro::SmsRoute::device(self.online_device()),
+        );
+        let out = self
+            .state
+            .core
+            .submit(&messagepro_core::Actor::System { name: "test" }, req)
+            .await
+            .unwrap();
+        self.settle().await;
+        self.sim.process_queue();
+        self.sync().await;
+        let m = self
+            .store
+            .message_by_id(out.message_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.status, messagepro_store::MessageStatus::Sent);
+        out.message_id
+    }
+
     /// The unique id of the demo's online device.
     pub fn online_device(&self) -> String {
         self.fixture().devices.expect("demo devices").online.unique
